@@ -1,0 +1,1 @@
+"""JCAN certificate online issuance system."""

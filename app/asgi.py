@@ -1,0 +1,93 @@
+"""The Litestar application: create_app(settings) wires settings, database, jobs and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.exceptions import HTTPException
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.redis import RedisStore
+from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
+
+from app import db
+from app.application.controller import ApplicationController
+from app.captcha.controller import CaptchaController
+from app.jobs import queue_for
+from app.pages.controller import PagesController
+from app.registration.controller import RegistrationController
+from app.settings import ROOT, Settings
+from app.templating import make_environment
+from app.web import errors, security
+from app.web.state import Services
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.app.log_level)
+    engine = db.engine_for(settings.database)
+    db.bind_tables(engine)
+    env = make_environment(settings)
+    queue = queue_for(settings)
+    services = Services(settings=settings, engine=engine, env=env, queue=queue)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db.bind_tables(engine)
+        await db.start(engine, settings.database)
+        await queue.start()
+        try:
+            yield
+        finally:
+            await queue.close()
+            await db.stop(engine)
+
+    stores = StoreRegistry()
+    if settings.jobs.redis_url:
+        # Rate-limit counters shared by every replica of the app.
+        stores = StoreRegistry(
+            default_factory=lambda name: RedisStore.with_client(
+                url=settings.jobs.redis_url, namespace=f"jcan:{name}"
+            )
+        )
+
+    app = Litestar(
+        route_handlers=[
+            PagesController,
+            RegistrationController,
+            CaptchaController,
+            ApplicationController,
+            create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
+        ],
+        lifespan=[lifespan],
+        plugins=[HTMXPlugin()],
+        template_config=TemplateConfig(
+            instance=JinjaTemplateEngine.from_environment(env),
+        ),
+        middleware=[
+            security.session_config(settings).middleware,
+            security.rate_limit_config(settings).middleware,
+        ],
+        csrf_config=security.csrf_config(settings),
+        before_send=[security.add_security_headers],
+        exception_handlers={
+            HTTPException: errors.http_exception_handler,
+            Exception: errors.internal_error_handler,
+        },
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        stores=stores,
+        debug=False,
+    )
+    app.state.services = services
+    return app
+
+
+def app_from_env() -> Litestar:
+    """Factory for servers (granian --factory app.asgi:app_from_env)."""
+    return create_app()

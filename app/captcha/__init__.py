@@ -1,0 +1,1 @@
+"""Image and audio CAPTCHA challenges."""

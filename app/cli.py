@@ -1,0 +1,205 @@
+"""The `jcan` management command: migrate, companies, tickets, serve, worker, demo data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app import db
+from app.settings import Settings, SettingsError
+
+COMPANY_CODE = re.compile(r"^[A-Z0-9]{2,16}$")
+DEMO_COMPANY = ("ISC", "インタセクト・コミュニケーションズ株式会社")
+
+
+async def _with_db(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    engine = db.engine_for(settings.database)
+    db.bind_tables(engine)
+    await db.start(engine, settings.database)
+    try:
+        return await work()
+    finally:
+        await db.stop(engine)
+
+
+async def migrate(settings: Settings) -> int:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
+    response = await run_forwards(app_name="all", migration_id="all", fake=False)
+    if not response.success:
+        print(response.message, file=sys.stderr)
+        return 1
+    return 0
+
+
+async def companies_add(settings: Settings, code: str, name: str) -> int:
+    from app.registration.service import add_company
+
+    code = code.upper()
+    if not COMPANY_CODE.match(code):
+        print("company code must be 2-16 letters A-Z or digits", file=sys.stderr)
+        return 2
+
+    async def work() -> int:
+        try:
+            await add_company(code, name)
+        except Exception as exc:
+            if db.is_unique_violation(exc):
+                print(f"company {code} exists already", file=sys.stderr)
+                return 1
+            raise
+        print(code)
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def tickets_issue(settings: Settings, code: str, count: int) -> int:
+    from app.registration.service import issue_tickets
+
+    if not 1 <= count <= 1000:
+        print("--count must be between 1 and 1000", file=sys.stderr)
+        return 2
+
+    async def work() -> int:
+        try:
+            numbers = await issue_tickets(code, count)
+        except LookupError:
+            print(f"no company with code {code.upper()}", file=sys.stderr)
+            return 1
+        print("\n".join(numbers))
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def tickets_list(settings: Settings, code: str) -> int:
+    from app.registration.service import list_tickets
+    from app.templating import format_japan_time
+
+    async def work() -> int:
+        try:
+            rows = await list_tickets(code)
+        except LookupError:
+            print(f"no company with code {code.upper()}", file=sys.stderr)
+            return 1
+        for row in rows:
+            status = "used" if row["used_at"] else "available"
+            registered = format_japan_time(row["last_registered_at"]) or "-"
+            print(f"{row['number']}\t{status}\tlast registered: {registered}")
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def demo(settings: Settings, count: int) -> int:
+    """Seed the demo company ISC with fresh tickets and print them (used by `make run`)."""
+    from app.registration.service import add_company, company_exists, issue_tickets
+
+    async def work() -> int:
+        if not await company_exists(DEMO_COMPANY[0]):
+            await add_company(*DEMO_COMPANY)
+        numbers = await issue_tickets(DEMO_COMPANY[0], count)
+        print(f"Demo company {DEMO_COMPANY[0]}: tickets ready for registration:")
+        print("\n".join(f"  {n}" for n in numbers))
+        return 0
+
+    return await _with_db(settings, work)
+
+
+def serve(host: str, port: int, workers: int) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "app.asgi:app_from_env",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        factory=True,
+        workers=workers,
+    ).serve()
+    return 0
+
+
+def worker(settings: Settings, check: bool) -> int:
+    from arq.worker import Worker
+
+    from tasks.worker import worker_settings
+
+    if not settings.jobs.redis_url:
+        print("REDIS_URL is not set: jobs run in-process inside `jcan serve`", file=sys.stderr)
+        return 2
+    options = worker_settings(settings)
+    if check:
+        from arq.worker import async_check_health
+
+        return asyncio.run(
+            async_check_health(options["redis_settings"], None, options["queue_name"])
+        )
+    Worker(**options).run()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jcan", description="JCAN certificate portal management")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations")
+    companies = sub.add_parser("companies", help="manage companies").add_subparsers(
+        dest="action", required=True
+    )
+    add = companies.add_parser("add", help="add a company")
+    add.add_argument("code")
+    add.add_argument("name")
+    tickets = sub.add_parser("tickets", help="manage tickets").add_subparsers(
+        dest="action", required=True
+    )
+    issue = tickets.add_parser("issue", help="issue new tickets and print their numbers")
+    issue.add_argument("code")
+    issue.add_argument("--count", type=int, default=1)
+    listing = tickets.add_parser("list", help="list a company's tickets")
+    listing.add_argument("code")
+    serve_p = sub.add_parser("serve", help="serve the web app with granian")
+    serve_p.add_argument("--host", default="127.0.0.1")
+    serve_p.add_argument("--port", type=int, default=8000)
+    serve_p.add_argument("--workers", type=int, default=1)
+    worker_p = sub.add_parser("worker", help="run the arq worker (needs REDIS_URL)")
+    worker_p.add_argument("--check", action="store_true", help="health check, then exit")
+    demo_p = sub.add_parser("demo", help="seed the demo company ISC with tickets")
+    demo_p.add_argument("--count", type=int, default=3)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    command: Any = args.command
+    if command == "migrate":
+        return asyncio.run(migrate(settings))
+    if command == "companies":
+        return asyncio.run(companies_add(settings, args.code, args.name))
+    if command == "tickets" and args.action == "issue":
+        return asyncio.run(tickets_issue(settings, args.code, args.count))
+    if command == "tickets":
+        return asyncio.run(tickets_list(settings, args.code))
+    if command == "serve":
+        return serve(args.host, args.port, args.workers)
+    if command == "worker":
+        return worker(settings, args.check)
+    if command == "demo":
+        return asyncio.run(demo(settings, args.count))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

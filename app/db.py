@@ -1,0 +1,85 @@
+"""Database glue: the engine chosen from settings, transactions that serialise writers, time."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from app.settings import DatabaseSettings
+
+
+def utcnow() -> datetime:
+    """The current time in UTC; the one clock services use (tests pass their own `now`)."""
+    return datetime.now(UTC)
+
+
+def engine_for(settings: DatabaseSettings) -> Engine:
+    """PostgreSQL when DATABASE_URL is set, otherwise the embedded SQLite file."""
+    if settings.is_postgres:
+        return PostgresEngine(config={"dsn": settings.url}, log_queries=False)
+    settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    # A generous busy timeout: IMMEDIATE transactions queue behind each other.
+    return SQLiteEngine(path=str(settings.sqlite_path), timeout=30)
+
+
+def all_tables() -> list[type[Any]]:
+    """Every table of every feature, in dependency order."""
+    from app.captcha.tables import CaptchaChallenge
+    from app.mail.tables import OutboxMessage
+    from app.registration.tables import AccessToken, Company, Registration, Ticket
+
+    return [Company, Ticket, Registration, AccessToken, CaptchaChallenge, OutboxMessage]
+
+
+def bind_tables(engine: Engine) -> None:
+    """Point every table at this engine (so tests and tools can choose one explicitly)."""
+    for table in all_tables():
+        table._meta.db = engine
+
+
+async def start(engine: Engine, settings: DatabaseSettings) -> None:
+    """Open the pool (PostgreSQL) or set the journal mode (SQLite)."""
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(max_size=settings.pool_max_size)
+    elif isinstance(engine, SQLiteEngine):
+        # WAL lets readers go on while one writer commits; it is stored in the file.
+        await engine.run_ddl("PRAGMA journal_mode=WAL;")
+
+
+async def stop(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+@asynccontextmanager
+async def write_transaction(engine: Engine) -> AsyncIterator[None]:
+    """A transaction for writers that must not interleave.
+
+    SQLite: BEGIN IMMEDIATE takes the write lock at once, so two writers never both read
+    the old state. PostgreSQL: callers lock the rows they depend on (a conditional UPDATE
+    first), so the default READ COMMITTED is enough.
+    """
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with engine.transaction():
+            yield
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True for a unique-constraint error on either engine."""
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        asyncpg = None
+    if asyncpg is not None and isinstance(exc, asyncpg.exceptions.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)

@@ -1,0 +1,1 @@
+"""Outgoing mail: composing, the outbox, delivery backends."""

@@ -1,0 +1,145 @@
+"""Mail operations: queue a message in the caller's transaction; deliver one outbox row once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jinja2
+
+from app.db import utcnow
+from app.mail.backends import MailBackend, PermanentMailError, TransientMailError
+from app.mail.compose import compose, to_email_message
+from app.mail.tables import FAILED, PENDING, SENDING, SENT, OutboxMessage
+from app.settings import MailSettings
+
+log = logging.getLogger("jcan.mail")
+
+# A claim older than this is taken to belong to a worker that died mid-send.
+STALE_CLAIM = timedelta(minutes=5)
+
+
+async def queue_message(
+    env: jinja2.Environment,
+    template: str,
+    recipient: str,
+    context: dict[str, Any],
+    domain: str,
+    now: datetime | None = None,
+) -> int:
+    """Write the outbox row (call inside the transaction of the change that causes it)."""
+    now = now or utcnow()
+    composed = compose(env, template, recipient, context, domain)
+    rows = await OutboxMessage.insert(
+        OutboxMessage(
+            message_id=composed.message_id,
+            template=composed.template,
+            recipient=composed.recipient,
+            subject=composed.subject,
+            body_text=composed.body_text,
+            body_html=composed.body_html,
+            status=PENDING,
+            attempts=0,
+            last_error="",
+            created_at=now,
+            next_attempt_at=now,
+        )
+    ).returning(OutboxMessage.id)
+    return int(rows[0]["id"])
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: str  # sent | retry | failed | skipped
+    retry_in: float = 0.0
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next try: 15 s, 30 s, 1 min, 2 min ... at most 30 min."""
+    return float(min(15 * 2 ** max(attempts - 1, 0), 1800))
+
+
+async def claim(outbox_id: int, now: datetime) -> dict[str, Any] | None:
+    """Take the row for this worker with one conditional UPDATE (pending, or a stale claim)."""
+    claimable = (OutboxMessage.status == PENDING) | (
+        (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM)
+    )
+    rows = (
+        await OutboxMessage.update(
+            {
+                OutboxMessage.status: SENDING,
+                OutboxMessage.claimed_at: now,
+                OutboxMessage.attempts: OutboxMessage.attempts + 1,
+            }
+        )
+        .where((OutboxMessage.id == outbox_id) & claimable)
+        .returning(*OutboxMessage.all_columns())
+    )
+    return rows[0] if rows else None
+
+
+async def deliver(
+    outbox_id: int, settings: MailSettings, backend: MailBackend, now: datetime | None = None
+) -> Delivery:
+    """Send one outbox row at most once per claim; record the outcome on the row."""
+    now = now or utcnow()
+    row = await claim(outbox_id, now)
+    if row is None:
+        return Delivery("skipped")
+    message = to_email_message(
+        mail_from=settings.mail_from,
+        recipient=row["recipient"],
+        subject=row["subject"],
+        text=row["body_text"],
+        html=row["body_html"],
+        message_id=row["message_id"],
+    )
+    try:
+        await backend.send(message)
+    except PermanentMailError as exc:
+        await _finish(outbox_id, FAILED, str(exc))
+        log.error("mail %s failed permanently: %s", outbox_id, exc)
+        return Delivery("failed")
+    except TransientMailError as exc:
+        if row["attempts"] >= settings.max_attempts:
+            await _finish(outbox_id, FAILED, f"gave up after {row['attempts']} attempts: {exc}")
+            log.error("mail %s failed after %s attempts: %s", outbox_id, row["attempts"], exc)
+            return Delivery("failed")
+        delay = backoff(row["attempts"])
+        await OutboxMessage.update(
+            {
+                OutboxMessage.status: PENDING,
+                OutboxMessage.last_error: str(exc),
+                OutboxMessage.claimed_at: None,
+                OutboxMessage.next_attempt_at: utcnow() + timedelta(seconds=delay),
+            }
+        ).where((OutboxMessage.id == outbox_id) & (OutboxMessage.status == SENDING))
+        log.warning("mail %s deferred (%s), retry in %.0f s", outbox_id, exc, delay)
+        return Delivery("retry", delay)
+    await OutboxMessage.update(
+        {OutboxMessage.status: SENT, OutboxMessage.sent_at: utcnow(), OutboxMessage.last_error: ""}
+    ).where(OutboxMessage.id == outbox_id)
+    log.info("mail %s sent", outbox_id)
+    return Delivery("sent")
+
+
+async def _finish(outbox_id: int, status: str, error: str) -> None:
+    await OutboxMessage.update(
+        {OutboxMessage.status: status, OutboxMessage.last_error: error[:1000]}
+    ).where(OutboxMessage.id == outbox_id)
+
+
+async def due_ids(now: datetime, limit: int = 100) -> list[int]:
+    """Rows the relay should (re-)enqueue: pending and due, or claimed by a dead worker."""
+    rows = (
+        await OutboxMessage.select(OutboxMessage.id)
+        .where(
+            ((OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= now))
+            | ((OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM))
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return [int(r["id"]) for r in rows]

@@ -1,0 +1,1 @@
+"""Static content pages: the top page and the policies."""

@@ -1,0 +1,1 @@
+"""The registration stage (申請登録): terms, step 1, confirm, complete, emailed link."""

@@ -1,0 +1,179 @@
+"""Routes of the registration stage: step 1, inline checks, confirm, complete."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Response
+
+from app.captcha import service as captcha
+from app.registration import form, service
+from app.registration.flow import lanes
+from app.registration.form import Step1Data
+from app.web.render import INVALID, page, see_other
+from app.web.state import form_values, services
+
+STEP1 = "registration/step1.html.jinja2"
+CONFIRM = "registration/confirm.html.jinja2"
+INLINE_FIELDS = ("company_code", "ticket_number", "email", "email_confirm")
+
+Req = Request[Any, Any, Any]
+
+
+async def _step1(
+    request: Req, values: dict[str, str], errors: dict[str, str], *, status: int = 200,
+    block: str = "step1_main",
+) -> Response[Any]:
+    settings = services(request).settings
+    applicant_type = values.get("applicant_type", "")
+    challenge = await captcha.create_challenge(settings.registration)
+    values = {k: v for k, v in values.items() if k != "captcha_answer"}
+    return page(
+        request,
+        STEP1,
+        {
+            "values": values,
+            "errors": errors,
+            "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
+            "lanes": lanes(applicant_type),
+            "current_step": "reg_input",
+            "company_options": await _company_options(),
+            "challenge": challenge,
+            "inline": False,
+        },
+        block=block,
+        status=status,
+    )
+
+
+async def _company_options() -> list[dict[str, str]]:
+    return [
+        {"value": c["code"], "label": f"{c['code']}（{c['name']}）"}
+        for c in await service.company_choices()
+    ]
+
+
+class RegistrationController(Controller):
+    path = "/register"
+
+    @get("/step1")
+    async def step1(self, request: Req, applicant_type: str | None = None) -> Response[Any]:
+        values = dict(request.session.get("draft") or {})
+        if applicant_type in form.APPLICANT_TYPES:
+            values["applicant_type"] = applicant_type
+        return await _step1(request, values, {})
+
+    @post("/step1")
+    async def submit_step1(self, request: Req) -> Response[Any]:
+        values = await form_values(request)
+        action = values.get("action", "")
+        if action == "choose" and values.get("applicant_type") in form.APPLICANT_TYPES:
+            return see_other(f"/register/step1?applicant_type={values['applicant_type']}")
+        if action == "refresh_captcha":
+            return await _step1(request, values, {})
+        cleaned, errors, data = await service.validate_step1(values)
+        if data is None:
+            kept = {**values, **{k: v for k, v in cleaned.items() if k not in errors}}
+            return await _step1(request, kept, errors, status=INVALID)
+        request.session["draft"] = asdict(data) | {"email_confirm": data.email}
+        return see_other("/register/confirm")
+
+    @post("/step1/fields/{name:str}")
+    async def check_field(self, request: Req, name: str) -> Response[Any]:
+        if name not in INLINE_FIELDS:
+            raise NotFoundException()
+        values = await form_values(request)
+        cleaned, errors = form.check_step1_syntax(values)
+        errors = await service.check_fields(cleaned, errors)
+        shown = {name: errors[name]} if name in errors else {}
+        applicant_type = values.get("applicant_type", "")
+        return page(
+            request,
+            STEP1,
+            {
+                "values": {**values, name: cleaned.get(name, values.get(name, ""))},
+                "errors": shown,
+                "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
+                "company_options": await _company_options(),
+                "inline": True,
+            },
+            block=f"field_{name}",
+            status=INVALID if shown else 200,
+        )
+
+    @get("/captcha")
+    async def new_captcha(self, request: Req) -> Response[Any]:
+        if request.headers.get("hx-request") != "true":
+            return see_other("/register/step1")
+        return await _step1(request, {}, {}, block="field_captcha")
+
+    @get("/confirm")
+    async def confirm(self, request: Req) -> Response[Any]:
+        draft = request.session.get("draft")
+        if not draft:
+            return see_other("/register/step1")
+        return await _confirm(request, draft, {})
+
+    @post("/confirm")
+    async def submit_confirm(self, request: Req) -> Response[Any]:
+        draft = request.session.get("draft")
+        if not draft:
+            return see_other("/register/complete" if request.session.get("done") else "/register/step1")
+        values = await form_values(request)
+        message = form.agreement_error(values)
+        if message:
+            return await _confirm(request, draft, {"agree": message}, status=INVALID)
+        s = services(request)
+        data = Step1Data(**{k: draft[k] for k in ("applicant_type", "company_code", "ticket_number", "email")})
+        try:
+            registered = await service.register(data, s.settings, s.engine, s.env, s.queue)
+        except service.TicketUnavailable:
+            errors = {"ticket_number": form.ticket_error(form.TicketState.USED) or ""}
+            return await _step1(request, dict(draft), errors, status=INVALID)
+        request.session.pop("draft", None)
+        request.session["done"] = {
+            "email": registered.email,
+            "expires_at": registered.expires_at.isoformat(),
+            "applicant_type": data.applicant_type,
+        }
+        return see_other("/register/complete")
+
+    @get("/complete")
+    async def complete(self, request: Req) -> Response[Any]:
+        done = request.session.get("done")
+        if not done:
+            return see_other("/")
+        from datetime import datetime
+
+        return page(
+            request,
+            "registration/complete.html.jinja2",
+            {
+                "email": done["email"],
+                "expires_at": datetime.fromisoformat(done["expires_at"]),
+                "lanes": lanes(done["applicant_type"]),
+                "current_step": "reg_complete",
+            },
+        )
+
+
+async def _confirm(
+    request: Req, draft: dict[str, str], errors: dict[str, str], *, status: int = 200
+) -> Response[Any]:
+    companies = {c["code"]: c["name"] for c in await service.company_choices()}
+    return page(
+        request,
+        CONFIRM,
+        {
+            "draft": draft,
+            "errors": errors,
+            "type_label": form.applicant_type_label(draft["applicant_type"]),
+            "company_name": companies.get(draft["company_code"], ""),
+            "lanes": lanes(draft["applicant_type"]),
+            "current_step": "reg_confirm",
+        },
+        status=status,
+    )

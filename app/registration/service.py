@@ -1,0 +1,298 @@
+"""Registration operations: check step 1 against the database, register, resolve the link."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from piccolo.engine.base import Engine
+from ulid import ULID
+
+from app.captcha import service as captcha
+from app.db import utcnow, write_transaction
+from app.jobs import JobQueue
+from app.mail.service import queue_message
+from app.registration import form
+from app.registration.form import Step1Data, TicketState
+from app.registration.tables import AccessToken, Company, Registration, Ticket
+from app.settings import Settings
+
+LINK_PATH = "/apply/t/"
+
+
+class TicketUnavailable(Exception):
+    """The ticket was used or vanished between validation and registration."""
+
+
+class LinkState(Enum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+    USED = "used"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Registered:
+    public_id: str
+    email: str
+    expires_at: datetime
+    outbox_id: int
+    token: str  # the raw token: only ever put into the mail (and tests)
+
+
+@dataclass(frozen=True)
+class LinkResolution:
+    state: LinkState
+    token_id: int | None = None
+
+
+async def company_choices() -> list[dict[str, str]]:
+    rows = await Company.select(Company.code, Company.name).order_by(Company.code)
+    return [{"code": r["code"], "name": r["name"]} for r in rows]
+
+
+async def company_exists(code: str) -> bool:
+    return bool(await Company.exists().where(Company.code == code))
+
+
+async def ticket_state(company_code: str, ticket_number: str) -> TicketState:
+    row = (
+        await Ticket.select(Ticket.used_at)
+        .where((Ticket.number == ticket_number) & (Ticket.company.code == company_code))
+        .first()
+    )
+    if row is None:
+        return TicketState.NOT_FOUND
+    return TicketState.USED if row["used_at"] is not None else TicketState.AVAILABLE
+
+
+async def check_fields(cleaned: Mapping[str, str], errors: dict[str, str]) -> dict[str, str]:
+    """Add the errors that need the database (company, ticket) to the syntax errors."""
+    errors = dict(errors)
+    code = cleaned.get("company_code", "")
+    if code and "company_code" not in errors:
+        message = form.company_error(await company_exists(code))
+        if message:
+            errors["company_code"] = message
+    ticket = cleaned.get("ticket_number", "")
+    if ticket and not {"company_code", "ticket_number"} & errors.keys():
+        message = form.ticket_error(await ticket_state(code, ticket))
+        if message:
+            errors["ticket_number"] = message
+    return errors
+
+
+async def validate_step1(
+    values: Mapping[str, str], now: datetime | None = None
+) -> tuple[dict[str, str], dict[str, str], Step1Data | None]:
+    """Every rule of step 1, the CAPTCHA last (it is consumed by the check, right or wrong)."""
+    cleaned, errors = form.check_step1_syntax(values)
+    errors = await check_fields(cleaned, errors)
+    if "captcha_answer" not in errors:
+        verdict = await captcha.verify(
+            values.get("captcha_id", ""), values.get("captcha_answer", ""), now
+        )
+        message = form.captcha_error(verdict.value)
+        if message:
+            errors["captcha_answer"] = message
+    if errors:
+        return cleaned, form.ordered(errors), None
+    data = Step1Data(
+        applicant_type=cleaned["applicant_type"],
+        company_code=cleaned["company_code"],
+        ticket_number=cleaned["ticket_number"],
+        email=cleaned["email"],
+    )
+    return cleaned, {}, data
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_url(settings: Settings, token: str) -> str:
+    return f"{settings.app.base_url}{LINK_PATH}{token}"
+
+
+async def register(
+    data: Step1Data,
+    settings: Settings,
+    engine: Engine,
+    env: jinja2.Environment,
+    queue: JobQueue,
+    now: datetime | None = None,
+) -> Registered:
+    """One transaction: registration, a fresh token superseding live ones, the guidance mail.
+
+    The ticket row is touched first (UPDATE ... WHERE used_at IS NULL), which locks it on
+    PostgreSQL and takes the write lock on SQLite, so racing registrations of one ticket
+    run one after another and exactly one token stays live.
+    """
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(hours=settings.registration.token_ttl_hours)
+    public_id = str(ULID())
+    async with write_transaction(engine):
+        company = await Company.select(Company.id).where(Company.code == data.company_code).first()
+        locked = (
+            await Ticket.update({Ticket.last_registered_at: now})
+            .where(
+                (Ticket.number == data.ticket_number)
+                & (Ticket.company == (company["id"] if company else -1))
+                & Ticket.used_at.is_null()
+            )
+            .returning(Ticket.id)
+        )
+        if not company or not locked:
+            raise TicketUnavailable(data.ticket_number)
+        ticket_id = locked[0]["id"]
+        await AccessToken.update({AccessToken.superseded_at: now}).where(
+            (AccessToken.ticket == ticket_id)
+            & AccessToken.used_at.is_null()
+            & AccessToken.superseded_at.is_null()
+        )
+        inserted = await Registration.insert(
+            Registration(
+                public_id=public_id,
+                applicant_type=data.applicant_type,
+                company=company["id"],
+                ticket=ticket_id,
+                email=data.email,
+                created_at=now,
+            )
+        ).returning(Registration.id)
+        await AccessToken.insert(
+            AccessToken(
+                token_hash=hash_token(token),
+                registration=inserted[0]["id"],
+                ticket=ticket_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        outbox_id = await queue_message(
+            env,
+            "registration_link",
+            data.email,
+            {
+                "applicant_type": data.applicant_type,
+                "applicant_type_label": form.applicant_type_label(data.applicant_type),
+                "company_code": data.company_code,
+                "ticket_number": data.ticket_number,
+                "link": link_url(settings, token),
+                "expires_at": expires_at,
+                "ttl_hours": settings.registration.token_ttl_hours,
+            },
+            domain=urlsplit(settings.app.base_url).hostname or "localhost",
+            now=now,
+        )
+    await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
+    return Registered(public_id, data.email, expires_at, outbox_id, token)
+
+
+def is_well_formed_token(token: str) -> bool:
+    return 40 <= len(token) <= 64 and all(c.isalnum() or c in "-_" for c in token)
+
+
+async def resolve_link(token: str, now: datetime | None = None) -> LinkResolution:
+    """What the emailed link leads to; never raises for bad input."""
+    if not is_well_formed_token(token):
+        return LinkResolution(LinkState.INVALID)
+    row = await AccessToken.select().where(AccessToken.token_hash == hash_token(token)).first()
+    return _state_of(row, now or utcnow())
+
+
+async def token_state(token_id: int, now: datetime | None = None) -> LinkState:
+    row = await AccessToken.select().where(AccessToken.id == token_id).first()
+    return _state_of(row, now or utcnow()).state
+
+
+def _state_of(row: dict[str, Any] | None, now: datetime) -> LinkResolution:
+    if row is None:
+        return LinkResolution(LinkState.INVALID)
+    if row["used_at"] is not None:
+        state = LinkState.USED
+    elif row["superseded_at"] is not None:
+        state = LinkState.SUPERSEDED
+    elif row["expires_at"] <= now:
+        state = LinkState.EXPIRED
+    else:
+        state = LinkState.VALID
+    return LinkResolution(state, int(row["id"]))
+
+
+async def registration_for_token(token_id: int) -> dict[str, Any] | None:
+    """The registration behind a live token, for the start of the application."""
+    row = (
+        await AccessToken.select(
+            AccessToken.expires_at,
+            AccessToken.registration.public_id.as_alias("public_id"),
+            AccessToken.registration.applicant_type.as_alias("applicant_type"),
+            AccessToken.registration.email.as_alias("email"),
+            AccessToken.registration.created_at.as_alias("registered_at"),
+            AccessToken.registration.company.code.as_alias("company_code"),
+            AccessToken.registration.company.name.as_alias("company_name"),
+            AccessToken.registration.ticket.number.as_alias("ticket_number"),
+        )
+        .where(AccessToken.id == token_id)
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def delete_dead_tokens(now: datetime, batch_size: int = 500) -> int:
+    """Delete tokens expired for a day or more (kept a day so the link can say "expired")."""
+    cutoff = now - timedelta(days=1)
+    rows = (
+        await AccessToken.select(AccessToken.id)
+        .where((AccessToken.expires_at <= cutoff) & AccessToken.used_at.is_null())
+        .limit(batch_size)
+    )
+    if not rows:
+        return 0
+    await AccessToken.delete().where(AccessToken.id.is_in([r["id"] for r in rows]))
+    return len(rows)
+
+
+async def add_company(code: str, name: str) -> None:
+    await Company.insert(Company(code=code.upper(), name=name, created_at=utcnow()))
+
+
+def new_ticket_number() -> str:
+    alphabet = form.TICKET_ALPHABET
+    raw = "".join(secrets.choice(alphabet) for _ in range(form.TICKET_GROUPS * form.TICKET_GROUP_SIZE))
+    normalised = form.normalise_ticket(raw)
+    assert normalised is not None
+    return normalised
+
+
+async def issue_tickets(company_code: str, count: int) -> list[str]:
+    company = await Company.select(Company.id).where(Company.code == company_code.upper()).first()
+    if company is None:
+        raise LookupError(company_code)
+    numbers = [new_ticket_number() for _ in range(count)]
+    now = utcnow()
+    await Ticket.insert(
+        *[Ticket(number=n, company=company["id"], issued_at=now) for n in numbers]
+    )
+    return numbers
+
+
+async def list_tickets(company_code: str) -> list[dict[str, Any]]:
+    company = await Company.select(Company.id).where(Company.code == company_code.upper()).first()
+    if company is None:
+        raise LookupError(company_code)
+    rows = (
+        await Ticket.select(Ticket.number, Ticket.issued_at, Ticket.used_at, Ticket.last_registered_at)
+        .where(Ticket.company == company["id"])
+        .order_by(Ticket.id)
+    )
+    return [dict(r) for r in rows]

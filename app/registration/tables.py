@@ -1,0 +1,46 @@
+"""Tables of the registration stage: companies, tickets, registrations, access tokens."""
+
+from __future__ import annotations
+
+from piccolo.columns import ForeignKey, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Company(Table, tablename="company"):
+    code = Varchar(length=16, unique=True, index=True)
+    name = Varchar(length=200)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Ticket(Table, tablename="ticket"):
+    """A purchased ticket: one certificate. Reusable for registration until an application uses it."""
+
+    number = Varchar(length=32, unique=True, index=True)
+    company = ForeignKey(references=Company, null=False)
+    issued_at = Timestamptz(default=TimestamptzNow())
+    used_at = Timestamptz(null=True, default=None)
+    last_registered_at = Timestamptz(null=True, default=None)
+
+
+class Registration(Table, tablename="registration"):
+    """One completed 申請登録: who registered which ticket, and where the link went."""
+
+    public_id = Varchar(length=26, unique=True, index=True)
+    applicant_type = Varchar(length=8)
+    company = ForeignKey(references=Company, null=False)
+    ticket = ForeignKey(references=Ticket, null=False)
+    email = Varchar(length=254)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AccessToken(Table, tablename="access_token"):
+    """The emailed link's token: only its SHA-256 is stored."""
+
+    token_hash = Varchar(length=64, unique=True, index=True)
+    registration = ForeignKey(references=Registration, null=False)
+    ticket = ForeignKey(references=Ticket, null=False, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(index=True)
+    used_at = Timestamptz(null=True, default=None)
+    superseded_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,303 @@
+"""Settings: one frozen dataclass per concern, read from the environment by Settings.from_env()."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "dev-insecure-secret-change-me"
+ENVIRONMENTS = ("dev", "test", "production")
+
+
+class SettingsError(ValueError):
+    """Raised when the configuration is unusable; the message says which variable."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    env: str = "dev"
+    """APP_ENV: dev | test | production. production refuses default secrets and test hooks."""
+    secret_key: str = DEFAULT_SECRET
+    """SECRET_KEY: signs the session and CSRF cookies. Must be changed in production."""
+    base_url: str = "http://127.0.0.1:8000"
+    """BASE_URL: public origin used to build links in mail (no trailing slash)."""
+    var_dir: Path = ROOT / "var"
+    """VAR_DIR: writable folder for the SQLite file and mail files."""
+    log_level: str = "INFO"
+    """LOG_LEVEL: Python logging level."""
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def derived_key(self, purpose: str, size: int = 32) -> bytes:
+        """A key for one purpose derived from SECRET_KEY, so one secret serves all."""
+        return hashlib.sha256(f"{purpose}:{self.secret_key}".encode()).digest()[:size]
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+    """DATABASE_URL: postgresql://user:pass@host:5432/db; empty = embedded SQLite."""
+    sqlite_path: Path = ROOT / "var" / "jcan.sqlite3"
+    """SQLITE_PATH: the SQLite file used when DATABASE_URL is empty."""
+    pool_max_size: int = 10
+    """DB_POOL_MAX_SIZE: PostgreSQL connection pool size per process."""
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith(("postgres://", "postgresql://"))
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    redis_url: str = ""
+    """REDIS_URL: redis://host:6379/0 enables the arq worker; empty = in-process runner."""
+    queue_name: str = "jcan:queue"
+    """JOB_QUEUE_NAME: the arq queue shared by the web tier and the worker."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    backend: str = "file"
+    """MAIL_BACKEND: file (.eml under MAIL_DIR) | smtp | console."""
+    mail_from: str = "JCAN証明書LRA <no-reply@example.jp>"
+    """MAIL_FROM: the From header of every message."""
+    mail_dir: Path = ROOT / "var" / "mail"
+    """MAIL_DIR: where the file backend writes .eml files."""
+    smtp_host: str = "127.0.0.1"
+    """SMTP_HOST: SMTP server host."""
+    smtp_port: int = 25
+    """SMTP_PORT: SMTP server port."""
+    smtp_security: str = "none"
+    """SMTP_SECURITY: none | starttls | tls."""
+    smtp_user: str = ""
+    """SMTP_USER: login name, empty = no authentication."""
+    smtp_password: str = ""
+    """SMTP_PASSWORD: login password."""
+    smtp_timeout: float = 30.0
+    """SMTP_TIMEOUT: seconds before a connection or command times out."""
+    max_attempts: int = 8
+    """MAIL_MAX_ATTEMPTS: transient failures retried up to this many attempts."""
+
+
+@dataclass(frozen=True)
+class LraSettings:
+    name: str = "インタセクト・コミュニケーションズ株式会社"
+    """LRA_NAME: the registration authority that carries out issuance."""
+    department: str = "JCAN証明書LRA業務担当"
+    """LRA_DEPARTMENT: the department applicants contact."""
+    email: str = "jcanlra@example.jp"
+    """LRA_EMAIL: contact email address shown on pages and in mail."""
+    phone: str = "03-0000-0000"
+    """LRA_PHONE: contact phone number."""
+    copyright: str = "Copyright © 2026 JCAN LRA. All Rights Reserved."
+    """LRA_COPYRIGHT: the footer's copyright line."""
+    privacy_officer: str = "個人情報保護管理者"
+    """PRIVACY_OFFICER: who is responsible for personal data (privacy page)."""
+    privacy_contact_name: str = "苦情・相談窓口"
+    """PRIVACY_CONTACT_NAME: the inquiry desk for personal data."""
+    privacy_contact_phone: str = "03-0000-0000（受付時間：平日9時～17時）"
+    """PRIVACY_CONTACT_PHONE: the inquiry desk's phone and hours."""
+    privacy_contact_email: str = "privacy@example.jp"
+    """PRIVACY_CONTACT_EMAIL: the inquiry desk's email address."""
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    rate_limit_per_minute: int = 30
+    """RATE_LIMIT_PER_MINUTE: POSTs and CAPTCHA requests allowed per client address a minute."""
+    trusted_proxy: bool = False
+    """TRUSTED_PROXY: take the client address from X-Forwarded-For (behind a reverse proxy)."""
+
+
+@dataclass(frozen=True)
+class RegistrationSettings:
+    token_ttl_hours: int = 72
+    """ACCESS_TOKEN_TTL_HOURS: how long the emailed link stays valid (3 days)."""
+    captcha_ttl_seconds: int = 600
+    """CAPTCHA_TTL_SECONDS: how long a CAPTCHA challenge can be answered (10 minutes)."""
+    captcha_length: int = 5
+    """CAPTCHA_LENGTH: characters in a challenge."""
+    captcha_test_answer: str = ""
+    """CAPTCHA_TEST_ANSWER: dev/test only; every challenge's answer. Refused in production."""
+
+
+_ENV_NAMES: dict[str, dict[str, str]] = {
+    "app": {
+        "env": "APP_ENV",
+        "secret_key": "SECRET_KEY",
+        "base_url": "BASE_URL",
+        "var_dir": "VAR_DIR",
+        "log_level": "LOG_LEVEL",
+    },
+    "database": {
+        "url": "DATABASE_URL",
+        "sqlite_path": "SQLITE_PATH",
+        "pool_max_size": "DB_POOL_MAX_SIZE",
+    },
+    "jobs": {"redis_url": "REDIS_URL", "queue_name": "JOB_QUEUE_NAME"},
+    "mail": {
+        "backend": "MAIL_BACKEND",
+        "mail_from": "MAIL_FROM",
+        "mail_dir": "MAIL_DIR",
+        "smtp_host": "SMTP_HOST",
+        "smtp_port": "SMTP_PORT",
+        "smtp_security": "SMTP_SECURITY",
+        "smtp_user": "SMTP_USER",
+        "smtp_password": "SMTP_PASSWORD",
+        "smtp_timeout": "SMTP_TIMEOUT",
+        "max_attempts": "MAIL_MAX_ATTEMPTS",
+    },
+    "lra": {
+        "name": "LRA_NAME",
+        "department": "LRA_DEPARTMENT",
+        "email": "LRA_EMAIL",
+        "phone": "LRA_PHONE",
+        "copyright": "LRA_COPYRIGHT",
+        "privacy_officer": "PRIVACY_OFFICER",
+        "privacy_contact_name": "PRIVACY_CONTACT_NAME",
+        "privacy_contact_phone": "PRIVACY_CONTACT_PHONE",
+        "privacy_contact_email": "PRIVACY_CONTACT_EMAIL",
+    },
+    "security": {
+        "rate_limit_per_minute": "RATE_LIMIT_PER_MINUTE",
+        "trusted_proxy": "TRUSTED_PROXY",
+    },
+    "registration": {
+        "token_ttl_hours": "ACCESS_TOKEN_TTL_HOURS",
+        "captcha_ttl_seconds": "CAPTCHA_TTL_SECONDS",
+        "captcha_length": "CAPTCHA_LENGTH",
+        "captcha_test_answer": "CAPTCHA_TEST_ANSWER",
+    },
+}
+
+
+def _convert(raw: str, default: Any, name: str) -> Any:
+    if isinstance(default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{name} must be true or false, not {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw
+
+
+def _section(cls: type[Any], names: dict[str, str], environ: Mapping[str, str]) -> Any:
+    defaults = cls()
+    values = {}
+    for f in fields(cls):
+        env_name = names[f.name]
+        if env_name in environ:
+            values[f.name] = _convert(environ[env_name], getattr(defaults, f.name), env_name)
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: AppSettings = field(default_factory=AppSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    lra: LraSettings = field(default_factory=LraSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    registration: RegistrationSettings = field(default_factory=RegistrationSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        sections = {
+            "app": AppSettings,
+            "database": DatabaseSettings,
+            "jobs": JobSettings,
+            "mail": MailSettings,
+            "lra": LraSettings,
+            "security": SecuritySettings,
+            "registration": RegistrationSettings,
+        }
+        built = {key: _section(cls_, _ENV_NAMES[key], environ) for key, cls_ in sections.items()}
+        settings = cls(**built)
+        # Paths under VAR_DIR follow it unless set on their own.
+        if "VAR_DIR" in environ:
+            var_dir = settings.app.var_dir
+            if "SQLITE_PATH" not in environ:
+                settings = replace(
+                    settings,
+                    database=replace(settings.database, sqlite_path=var_dir / "jcan.sqlite3"),
+                )
+            if "MAIL_DIR" not in environ:
+                settings = replace(settings, mail=replace(settings.mail, mail_dir=var_dir / "mail"))
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse configurations that are unsafe or cannot work."""
+        if self.app.env not in ENVIRONMENTS:
+            raise SettingsError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.mail.backend not in ("file", "smtp", "console"):
+            raise SettingsError("MAIL_BACKEND must be file, smtp or console")
+        if self.mail.smtp_security not in ("none", "starttls", "tls"):
+            raise SettingsError("SMTP_SECURITY must be none, starttls or tls")
+        if self.registration.token_ttl_hours < 1:
+            raise SettingsError("ACCESS_TOKEN_TTL_HOURS must be at least 1")
+        if not 4 <= self.registration.captcha_length <= 8:
+            raise SettingsError("CAPTCHA_LENGTH must be between 4 and 8")
+        if self.app.is_production:
+            if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:
+                raise SettingsError(
+                    "SECRET_KEY must be set to a random value of 32+ characters in production"
+                )
+            if self.registration.captcha_test_answer:
+                raise SettingsError("CAPTCHA_TEST_ANSWER must not be set in production")
+            if not self.app.base_url.startswith("https://"):
+                raise SettingsError("BASE_URL must be https:// in production")
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.app.env not in ("dev", "test")
+
+
+def env_documentation() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting: the README table is made from it."""
+    import inspect
+
+    rows: list[tuple[str, str, str]] = []
+    sections = {
+        "app": AppSettings,
+        "database": DatabaseSettings,
+        "jobs": JobSettings,
+        "mail": MailSettings,
+        "lra": LraSettings,
+        "security": SecuritySettings,
+        "registration": RegistrationSettings,
+    }
+    for key, cls_ in sections.items():
+        source = inspect.getsource(cls_)
+        defaults = cls_()
+        for f in fields(cls_):
+            env_name = _ENV_NAMES[key][f.name]
+            marker = f'"""{env_name}: '
+            start = source.find(marker)
+            doc = source[start + len(marker) : source.find('"""', start + 3)] if start >= 0 else ""
+            default = getattr(defaults, f.name)
+            if isinstance(default, Path):
+                default = str(default.relative_to(ROOT)) if default.is_relative_to(ROOT) else default
+            rows.append((env_name, str(default), doc.strip()))
+    return rows

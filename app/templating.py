@@ -1,0 +1,66 @@
+"""The one Jinja2 environment, shared by pages (through Litestar) and mail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from app.i18n import translations
+from app.settings import ROOT, Settings
+
+TEMPLATE_DIR = ROOT / "templates"
+JAPAN = ZoneInfo("Asia/Tokyo")
+
+
+def app_version() -> str:
+    """The running version, from the installed package metadata."""
+    try:
+        return version("jcan")
+    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+        return "0.0.0"
+
+
+def to_japan_time(value: datetime) -> datetime:
+    return value.astimezone(JAPAN)
+
+
+def format_japan_time(value: datetime | None) -> str:
+    """2026年11月27日 19:04（日本時間）"""
+    if value is None:
+        return ""
+    local = to_japan_time(value)
+    return translations().gettext("{y}年{m}月{d}日 {hm}（日本時間）").format(
+        y=local.year, m=local.month, d=local.day, hm=local.strftime("%H:%M")
+    )
+
+
+def _autoescape(name: str | None) -> bool:
+    return name is None or not name.endswith(".txt.jinja2")
+
+
+def make_environment(settings: Settings) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=_autoescape,
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["japan_time"] = format_japan_time
+    globals_: dict[str, Any] = {
+        "lra": settings.lra,
+        "app_version": app_version(),
+        "system_name": translations().gettext("JCAN証明書オンライン発行システム"),
+        "base_url": settings.app.base_url,
+    }
+    env.globals.update(globals_)
+    # Macro modules as globals, so named blocks rendered alone (htmx fragments) can use them.
+    env.globals["forms"] = env.get_template("macros/form.html.jinja2").module
+    env.globals["flows"] = env.get_template("macros/flow.html.jinja2").module
+    return env

@@ -1,0 +1,1 @@
+"""Shared web glue: templates, htmx helpers, security headers, errors. No feature logic."""

@@ -1,0 +1,60 @@
+"""Error pages: every failure answers a Japanese page, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Template
+
+from app.i18n import _
+
+log = logging.getLogger("jcan.web")
+
+
+def _messages(status: int) -> tuple[str, str]:
+    table = {
+        400: (_("リクエストを処理できませんでした"), _("入力内容をご確認のうえ、もう一度お試しください。")),
+        403: (
+            _("画面の有効期限が切れました"),
+            _("お手数ですが、前の画面に戻って再読み込みしてから、もう一度操作してください。"),
+        ),
+        404: (_("ページが見つかりません"), _("URLをご確認ください。")),
+        405: (_("この操作はできません"), _("トップページからやり直してください。")),
+        429: (
+            _("アクセスが集中しています"),
+            _("短い時間に多くの操作が行われました。1分ほど待ってから、もう一度お試しください。"),
+        ),
+    }
+    return table.get(
+        status,
+        (
+            _("システムエラーが発生しました"),
+            _("時間をおいて、もう一度お試しください。解決しない場合はお問い合わせ先までご連絡ください。"),
+        ),
+    )
+
+
+def _page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+    heading, detail = _messages(status)
+    return Template(
+        template_name="errors/error.html.jinja2",
+        context={"heading": heading, "detail": detail, "status": status, "errors": {}},
+        status_code=status,
+        headers={"Retry-After": "60"} if status == 429 else None,
+    )
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code if exc.status_code in (400, 403, 404, 405, 429) else 500
+    if status == 500:
+        log.error("HTTP %s on %s %s", exc.status_code, request.method, request.url.path)
+    return _page(request, status)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The path only: query strings and bodies may carry personal data or tokens.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _page(request, 500)

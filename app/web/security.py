@@ -1,0 +1,100 @@
+"""Security headers, cookie settings and the rate limit, from settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.types import Message, Scope
+
+from app.settings import Settings
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+RATE_LIMITED_PREFIXES = ("/register/step1", "/register/confirm", "/captcha")
+
+
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """before_send hook: the same headers on every response; no caching of dynamic pages."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in HEADERS.items():
+        headers[name] = value
+    content_type = headers.get("content-type", "")
+    if "cache-control" not in headers and not content_type.startswith(("text/css", "text/javascript", "application/javascript")):
+        headers["Cache-Control"] = "no-store"
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=settings.app.derived_key("csrf").hex(),
+        cookie_name="jcan_csrf",
+        cookie_secure=settings.cookies_secure,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+    )
+
+
+def session_config(settings: Settings) -> CookieBackendConfig:
+    return CookieBackendConfig(
+        secret=settings.app.derived_key("session"),
+        key="jcan_session",
+        max_age=60 * 60 * 24 * 3,
+        secure=settings.cookies_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def _client_address(trusted_proxy: bool) -> Any:
+    def identify(request: Request[Any, Any, Any]) -> str:
+        if trusted_proxy:
+            forwarded = request.headers.get("x-forwarded-for", "")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        return request.client.host if request.client else "unknown"
+
+    return identify
+
+
+def _should_throttle(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    if path.startswith("/captcha"):
+        return True
+    return request.method == "POST" and path in ("/register/step1", "/register/confirm")
+
+
+def rate_limit_config(settings: Settings) -> RateLimitConfig:
+    return RateLimitConfig(
+        rate_limit=("minute", settings.security.rate_limit_per_minute),
+        check_throttle_handler=_should_throttle,
+        identifier_for_request=_client_address(settings.security.trusted_proxy),
+        exclude=["/static"],
+    )

@@ -1,0 +1,32 @@
+"""What handlers reach through request.app.state: settings, engine, templates, job queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from litestar import Request
+from piccolo.engine.base import Engine
+
+from app.jobs import JobQueue
+from app.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    env: jinja2.Environment
+    queue: JobQueue
+
+
+def services(request: Request[Any, Any, Any]) -> Services:
+    result: Services = request.app.state.services
+    return result
+
+
+async def form_values(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The posted form as plain strings (the last value of repeated names)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}

@@ -1,0 +1,1 @@
+"""Background jobs: thin functions taking ids and calling app services."""

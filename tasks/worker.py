@@ -1,0 +1,68 @@
+"""arq WorkerSettings: wiring only (functions, cron jobs, startup/shutdown).
+
+Run with `jcan worker`. The worker exits when Redis goes away: run it under a supervisor
+that restarts it (the container's restart policy).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from arq import cron
+
+from app import db
+from app.jobs import ArqQueue, deserialize, redis_settings, serialize
+from app.settings import Settings
+from tasks.relay import relay_outbox
+from tasks.send_mail import send_mail
+from tasks.sweep import sweep_expired
+
+FUNCTIONS = [send_mail, relay_outbox, sweep_expired]
+# (function, seconds between runs) for the in-process runner; arq uses cron_jobs below.
+CRON_SCHEDULE = [(relay_outbox, 60.0), (sweep_expired, 3600.0)]
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or Settings.from_env()
+    engine = db.engine_for(settings.database)
+    db.bind_tables(engine)
+    await db.start(engine, settings.database)
+    ctx.update(settings=settings, engine=engine, queue=ArqQueue(settings, ctx["redis"]))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if "engine" in ctx:
+        await db.stop(ctx["engine"])
+
+
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for arq.Worker, from our settings."""
+    return {
+        "functions": FUNCTIONS,
+        "cron_jobs": [
+            cron(relay_outbox, second=0, run_at_startup=True, unique=True),
+            cron(sweep_expired, minute=7, second=0, unique=True),
+        ],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "redis_settings": redis_settings(settings.jobs.redis_url),
+        "queue_name": settings.jobs.queue_name,
+        "job_serializer": serialize,
+        "job_deserializer": deserialize,
+        "max_tries": settings.mail.max_attempts,
+        "keep_result": 60,
+        "job_timeout": 120,
+        "job_completion_wait": 60,
+        "health_check_interval": 30,
+        "ctx": {"settings": settings},
+    }
+
+
+class WorkerSettings:
+    """For `arq tasks.worker.WorkerSettings` (and `--check`); `jcan worker` is the usual way."""
+
+    functions: ClassVar[list[Any]] = FUNCTIONS
+    on_startup = startup
+    on_shutdown = shutdown
+    job_serializer = serialize
+    job_deserializer = deserialize
