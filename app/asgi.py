@@ -39,14 +39,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db.bind_tables(engine)
-        await db.start(engine, settings.database)
-        await queue.start()
+        await services.start()
         try:
             yield
         finally:
-            await queue.close()
-            await db.stop(engine)
+            await services.stop()
 
     stores = StoreRegistry()
     if settings.jobs.redis_url:

@@ -33,3 +33,26 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 _ = gettext
+
+
+def fill_source_locale(po_path: str) -> int:
+    """Japanese is the source language: its catalog translates each msgid to itself."""
+    from babel.messages.pofile import read_po, write_po
+
+    with open(po_path, "rb") as handle:
+        catalog = read_po(handle, locale=DEFAULT_LOCALE)
+    for message in catalog:
+        if message.id and not message.string:
+            message.string = message.id
+    with open(po_path, "wb") as handle:
+        write_po(handle, catalog, width=0, omit_header=False)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "fill-source":
+        sys.exit(fill_source_locale(sys.argv[2]))
+    print("usage: python -m app.i18n fill-source PO_FILE", file=sys.stderr)
+    sys.exit(2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.params import FromPath
 from litestar.response import Response
 
 from app.registration import service
@@ -21,7 +22,7 @@ class ApplicationController(Controller):
     path = "/apply"
 
     @get("/t/{token:str}")
-    async def open_link(self, request: Req, token: str) -> Response[Any]:
+    async def open_link(self, request: Req, token: FromPath[str]) -> Response[Any]:
         """The emailed URL: always a redirect, so the token never stays in the address bar."""
         resolution = await service.resolve_link(token)
         if resolution.state is LinkState.VALID:
@@ -53,6 +54,6 @@ class ApplicationController(Controller):
         )
 
     @get("/link/{link_state:str}")
-    async def link_state(self, request: Req, link_state: str) -> Response[Any]:
+    async def link_state(self, request: Req, link_state: FromPath[str]) -> Response[Any]:
         shown = link_state if link_state in STATE_PAGES else LinkState.INVALID.value
         return page(request, "application/link_state.html.jinja2", {"state": shown})

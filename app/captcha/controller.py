@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Response
 
 from app.captcha import render, service
@@ -13,14 +14,14 @@ class CaptchaController(Controller):
     path = "/captcha"
 
     @get("/{challenge_id:str}/image.png", media_type="image/png")
-    async def image(self, challenge_id: str) -> Response[bytes]:
+    async def image(self, challenge_id: FromPath[str]) -> Response[bytes]:
         text = await service.answer_for_rendering(challenge_id)
         if text is None:
             raise NotFoundException()
         return Response(await render.png(text), media_type="image/png")
 
     @get("/{challenge_id:str}/audio.wav", media_type="audio/wav")
-    async def audio(self, challenge_id: str) -> Response[bytes]:
+    async def audio(self, challenge_id: FromPath[str]) -> Response[bytes]:
         text = await service.answer_for_rendering(challenge_id)
         if text is None:
             raise NotFoundException()

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from app.captcha import service as captcha
@@ -60,7 +61,7 @@ class RegistrationController(Controller):
     path = "/register"
 
     @get("/step1")
-    async def step1(self, request: Req, applicant_type: str | None = None) -> Response[Any]:
+    async def step1(self, request: Req, applicant_type: FromQuery[str | None] = None) -> Response[Any]:
         values = dict(request.session.get("draft") or {})
         if applicant_type in form.APPLICANT_TYPES:
             values["applicant_type"] = applicant_type
@@ -82,7 +83,7 @@ class RegistrationController(Controller):
         return see_other("/register/confirm")
 
     @post("/step1/fields/{name:str}")
-    async def check_field(self, request: Req, name: str) -> Response[Any]:
+    async def check_field(self, request: Req, name: FromPath[str]) -> Response[Any]:
         if name not in INLINE_FIELDS:
             raise NotFoundException()
         values = await form_values(request)

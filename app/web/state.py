@@ -9,6 +9,7 @@ import jinja2
 from litestar import Request
 from piccolo.engine.base import Engine
 
+from app import db
 from app.jobs import JobQueue
 from app.settings import Settings
 
@@ -19,6 +20,16 @@ class Services:
     engine: Engine
     env: jinja2.Environment
     queue: JobQueue
+
+    async def start(self) -> None:
+        """Open what the app needs: tables bound to this engine, its pool, the job queue."""
+        db.bind_tables(self.engine)
+        await db.start(self.engine, self.settings.database)
+        await self.queue.start()
+
+    async def stop(self) -> None:
+        await self.queue.close()
+        await db.stop(self.engine)
 
 
 def services(request: Request[Any, Any, Any]) -> Services:

@@ -1,0 +1,69 @@
+# The two commands that matter: `make run` and `make test`. Everything else serves them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PICCOLO_CONF := app.piccolo_conf
+
+# The real services the integration suite talks to (the second pass of `make test`).
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: install run test test-unit test-sqlite test-postgres test-e2e lint format i18n i18n-compile bench clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed i18n-compile
+
+i18n-compile: $(BIN)/.installed
+	$(BIN)/pybabel compile -d app/locale -D messages
+
+## Extract every marked text into the catalogs (Japanese is the source language).
+i18n: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o app/locale/messages.pot .
+	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -D messages --no-fuzzy-matching
+	$(BIN)/python -m app.i18n fill-source app/locale/ja/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile -d app/locale -D messages
+
+run: install
+	$(BIN)/jcan migrate
+	$(BIN)/jcan demo --count 3
+	@echo "Serving at http://127.0.0.1:8000 (mail is written to var/mail/)"
+	$(BIN)/jcan serve
+
+test: install test-unit test-sqlite test-postgres test-e2e
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+## Integration on the embedded default: SQLite, in-process jobs.
+test-sqlite: install
+	$(BIN)/python -m pytest -q tests/integration tests/tasks
+
+## Integration on the real services: PostgreSQL and arq on Redis.
+test-postgres: install
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/python -m pytest -q tests/integration tests/tasks
+
+## Browser suite in its own pytest run (sync Playwright and pytest-asyncio do not mix).
+test-e2e: install
+	$(BIN)/python -m pytest -q -p no:asyncio e2e
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff format --check app tasks tests e2e
+	$(BIN)/ruff check app tasks tests e2e
+	$(BIN)/mypy
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format app tasks tests e2e
+	$(BIN)/ruff check --fix app tasks tests e2e
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache e2e/output

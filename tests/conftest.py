@@ -1,0 +1,210 @@
+"""Test wiring: a fresh database (SQLite file, or a new PostgreSQL database when
+TEST_DATABASE_URL is set), jobs in-process or through arq on the real Redis (TEST_REDIS_URL),
+and a real SMTP sink (aiosmtpd) receiving every mail."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+RUN_ID = secrets.token_hex(4)
+_TMP = Path(tempfile.mkdtemp(prefix="jcan-test-"))
+
+
+def _database_url() -> str:
+    if not TEST_DATABASE_URL:
+        return ""
+    parts = urlsplit(TEST_DATABASE_URL)
+    return urlunsplit(parts._replace(path=f"/jcan_test_{RUN_ID}"))
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(TEST_DATABASE_URL)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Piccolo's tooling reads its engine from the environment: set it before any import.
+    os.environ["PICCOLO_CONF"] = "app.piccolo_conf"
+    os.environ["APP_ENV"] = "test"
+    os.environ["VAR_DIR"] = str(_TMP)
+    if TEST_DATABASE_URL:
+        os.environ["DATABASE_URL"] = _database_url()
+        asyncio.run(_admin(f'CREATE DATABASE "jcan_test_{RUN_ID}"'))
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = asyncio.run(run_forwards(app_name="all", migration_id="all", fake=False))
+    assert result.success, result.message
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if TEST_DATABASE_URL:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "jcan_test_{RUN_ID}" WITH (FORCE)'))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    database = "PostgreSQL" if TEST_DATABASE_URL else "SQLite"
+    jobs = "arq on Redis" if TEST_REDIS_URL else "in-process runner"
+    return f"jcan: database={database}, jobs={jobs}, mail=SMTP sink"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Sink:
+    """An aiosmtpd server on a free port that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        self.port = free_port()
+        self.reply: str | None = None  # e.g. "550 no such user" to refuse RCPT
+
+        sink = self
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+                if sink.reply:
+                    return sink.reply
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+                import email
+                from email import policy
+
+                sink.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+                return "250 Message accepted for delivery"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[Sink]:
+    sink = Sink()
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(smtp_sink: Sink) -> Any:
+    from app.settings import Settings
+
+    base = Settings.from_env(
+        {
+            "APP_ENV": "test",
+            "VAR_DIR": str(_TMP),
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": TEST_REDIS_URL,
+            "JOB_QUEUE_NAME": f"jcan:test:{RUN_ID}",
+            "MAIL_BACKEND": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_sink.port),
+            "SMTP_TIMEOUT": "5",
+            "RATE_LIMIT_PER_MINUTE": "100000",
+            "BASE_URL": "http://testserver.local",
+        }
+    )
+    return base
+
+
+@pytest.fixture(scope="session")
+async def arq_worker(settings: Any) -> AsyncIterator[Any]:
+    """The real arq worker on the real Redis, in this event loop (only with TEST_REDIS_URL)."""
+    if not settings.jobs.redis_url:
+        yield None
+        return
+    from arq.worker import Worker
+
+    from tasks.worker import worker_settings
+
+    options = worker_settings(settings) | {"poll_delay": 0.05, "cron_jobs": []}
+    worker = Worker(**options)
+    task = asyncio.create_task(worker.async_run())
+    yield worker
+    await worker.close()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _clean() -> None:
+    from app.db import all_tables
+
+    for table in reversed(all_tables()):
+        await table.delete(force=True)
+
+
+@pytest.fixture
+async def app(settings: Any, arq_worker: Any) -> AsyncIterator[Any]:
+    from app.asgi import create_app
+
+    application = create_app(settings)
+    yield application
+
+
+@pytest.fixture
+async def client(app: Any, smtp_sink: Sink) -> AsyncIterator[Any]:
+    """An httpx client speaking ASGI to the app in this event loop (so tests and app share
+    the database pool), with the app's services started around it and fresh demo data.
+    (Litestar's own lifespan uses a task group that cannot span fixture setup/teardown.)"""
+    import httpx
+
+    services = app.state.services
+    await services.start()
+    try:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local"
+        ) as test_client:
+            await _clean()
+            smtp_sink.messages.clear()
+            smtp_sink.reply = None
+            from app.registration.service import add_company, issue_tickets
+
+            await add_company("ISC", "インタセクト・コミュニケーションズ株式会社")
+            await add_company("OTHER", "別会社株式会社")
+            test_client.tickets = await issue_tickets("ISC", 3)  # type: ignore[attr-defined]
+            test_client.other_tickets = await issue_tickets("OTHER", 1)  # type: ignore[attr-defined]
+            yield test_client
+    finally:
+        await services.stop()
+
+
+@pytest.fixture
+def variant(settings: Any) -> Any:
+    """Build settings variants for one test: variant(security=..., registration=...)."""
+
+    def make(**sections: dict[str, Any]) -> Any:
+        result = settings
+        for name, changes in sections.items():
+            result = replace(result, **{name: replace(getattr(result, name), **changes)})
+        return result
+
+    return make

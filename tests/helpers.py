@@ -1,0 +1,118 @@
+"""Helpers shared by the integration tests: pages, forms, the CAPTCHA answer, the mail."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from app.captcha.tables import CaptchaChallenge
+
+CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+CAPTCHA = re.compile(r'name="captcha_id" value="([^"]+)"')
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+LINK = re.compile(r"(http://testserver.local/apply/t/[A-Za-z0-9_-]+)")
+
+
+def title(html: str) -> str:
+    match = TITLE.search(html)
+    return match.group(1).strip() if match else ""
+
+
+def error_of(html: str, field: str) -> str:
+    """The text of <p id="{field}-error">, or '' when there is none."""
+    match = re.search(rf'<p id="{field}-error" class="error-message">(.*?)</p>', html, re.S)
+    if not match:
+        return ""
+    return re.sub(r"<[^>]+>", "", match.group(1)).replace("エラー:", "").strip()
+
+
+def summary_links(html: str) -> list[tuple[str, str]]:
+    block = re.search(r'<div class="error-summary".*?</div>', html, re.S)
+    if not block:
+        return []
+    return re.findall(r'<a href="#([^"]+)">([^<]+)</a>', block.group(0))
+
+
+def input_value(html: str, field_id: str) -> str | None:
+    match = re.search(rf'<input[^>]*id="{field_id}"[^>]*value="([^"]*)"', html)
+    return match.group(1) if match else None
+
+
+async def step1_page(client: Any, applicant_type: str = "self") -> tuple[str, str, str]:
+    """(html, csrf token, captcha id) of step 1 with the type chosen."""
+    response = await client.get(f"/register/step1?applicant_type={applicant_type}")
+    assert response.status_code == 200
+    html = response.text
+    return html, CSRF.search(html).group(1), CAPTCHA.search(html).group(1)
+
+
+async def captcha_answer(captcha_id: str) -> str:
+    row = await CaptchaChallenge.select(CaptchaChallenge.answer).where(
+        CaptchaChallenge.public_id == captcha_id
+    ).first()
+    assert row is not None
+    return str(row["answer"])
+
+
+async def post_step1(client: Any, **overrides: str) -> Any:
+    """Post step 1 with good values (the first ISC ticket), overridden by keyword."""
+    html, csrf, captcha_id = await step1_page(client, overrides.get("applicant_type", "self"))
+    values = {
+        "_csrf_token": csrf,
+        "applicant_type": "self",
+        "company_code": "ISC",
+        "ticket_number": client.tickets[0],
+        "email": "taro@example.com",
+        "email_confirm": "taro@example.com",
+        "captcha_id": captcha_id,
+        "captcha_answer": await captcha_answer(captcha_id),
+    }
+    values.update(overrides)
+    return await client.post("/register/step1", data=values, follow_redirects=False)
+
+
+async def csrf_of(client: Any, path: str = "/register/step1") -> str:
+    response = await client.get(path)
+    return CSRF.search(response.text).group(1)
+
+
+async def register(client: Any, **overrides: str) -> Any:
+    """Walk step 1 and confirm; returns the response of the confirm POST (303 to complete)."""
+    response = await post_step1(client, **overrides)
+    assert response.status_code == 303, error_summary_text(response.text)
+    confirm = await client.get("/register/confirm")
+    csrf = CSRF.search(confirm.text).group(1)
+    return await client.post(
+        "/register/confirm", data={"_csrf_token": csrf, "agree": "yes"}, follow_redirects=False
+    )
+
+
+def error_summary_text(html: str) -> str:
+    return "; ".join(message for _, message in summary_links(html))
+
+
+async def wait_for_mail(sink: Any, address: str, count: int = 1, timeout: float = 15.0) -> list[Any]:
+    """The messages the SMTP sink received for this address (waits for the job pipeline)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        messages = sink.to(address)
+        if len(messages) >= count:
+            return messages
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} mail(s) to {address}, got {len(sink.to(address))}")
+
+
+def text_body(message: Any) -> str:
+    return str(message.get_body(("plain",)).get_content())
+
+
+def html_body(message: Any) -> str:
+    return str(message.get_body(("html",)).get_content())
+
+
+def link_in(message: Any) -> str:
+    match = LINK.search(text_body(message))
+    assert match, text_body(message)
+    return match.group(1).removeprefix("http://testserver.local")
