@@ -1,0 +1,135 @@
+"""Top page, policies, error pages, security headers, CSRF and the rate limit."""
+
+from __future__ import annotations
+
+import httpx
+
+from app.asgi import create_app
+from tests.helpers import CSRF, title
+
+
+async def test_top_page_has_title_obligations_contact_and_agree(client):
+    response = await client.get("/")
+    html = response.text
+    assert response.status_code == 200
+    assert "<h1>電子契約サービス JCAN証明書オンライン発行申請</h1>" in html
+    assert "JCAN証明書認定LRAであるインタセクト・コミュニケーションズ株式会社が行います。" in html
+    assert html.count("<li>") >= 4
+    for text in ("一般財団法人日本情報経済社会推進協会（JIPDEC）", "暗証番号", "紛失、盗難、破損", "入力事項に変更"):
+        assert text in html
+    assert "JCAN証明書LRA業務担当" in html and "jcanlra@example.jp" in html and "03-0000-0000" in html
+    assert '<a class="button" href="/register/step1">同意する</a>' in html
+    assert 'class="site-name" href="/">JCAN証明書オンライン発行システム</a>' in html
+    assert "Copyright ©" in html
+    from importlib.metadata import version
+
+    assert f"バージョン {version('jcan')}" in html
+
+
+async def test_policy_pages(client):
+    obligations = await client.get("/policies/obligations")
+    assert obligations.status_code == 200 and "利用者の義務" in title(obligations.text)
+    privacy = await client.get("/policies/privacy")
+    assert privacy.status_code == 200
+    assert "個人情報の取扱いについて" in title(privacy.text)
+    assert "個人情報についてのお問い合わせ先" in privacy.text
+    assert "privacy@example.jp" in privacy.text
+
+
+async def test_unknown_page_is_a_japanese_404(client):
+    response = await client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "ページが見つかりません" in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_wrong_method_is_a_japanese_page(client):
+    response = await client.put("/register/step1")
+    assert response.status_code in (403, 405)
+    assert "<html" in response.text
+
+
+async def test_every_response_carries_the_security_headers(client):
+    response = await client.get("/")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_htmx_is_configured_without_eval(client):
+    html = (await client.get("/")).text
+    assert '"allowEval": false' in html
+    assert '{"code": "422", "swap": true}' in html
+    assert 'hx-headers=\'{"x-csrftoken": "' in html
+    assert "<script>" not in html  # no inline script (CSP)
+
+
+async def test_vendored_htmx_is_2_0(client):
+    response = await client.get("/static/htmx.min.js")
+    assert response.status_code == 200
+    assert 'version:"2.0.' in response.text
+
+
+async def test_post_without_csrf_token_is_refused_with_a_japanese_page(client):
+    response = await client.post("/register/step1", data={"applicant_type": "self"})
+    assert response.status_code == 403
+    assert "画面の有効期限が切れました" in response.text
+
+
+async def test_htmx_post_with_the_csrf_header_is_accepted(client):
+    csrf = CSRF.search((await client.get("/register/step1")).text).group(1)
+    response = await client.post(
+        "/register/step1/fields/email",
+        data={"email": "x"},
+        headers={"HX-Request": "true", "x-csrftoken": csrf},
+    )
+    assert response.status_code == 422
+
+
+async def test_cookies_are_httponly_and_samesite(client):
+    response = await client.get("/register/step1")
+    cookies = response.headers.get_list("set-cookie")
+    csrf_cookie = next(c for c in cookies if c.startswith("jcan_csrf="))
+    assert "HttpOnly" in csrf_cookie and "SameSite=lax" in csrf_cookie
+
+
+async def test_cookies_are_secure_in_production(variant):
+    settings = variant(
+        app={"env": "production", "secret_key": "x" * 40, "base_url": "https://lra.example.jp"}
+    )
+    settings.validate()
+    application = create_app(settings)
+    await application.state.services.start()
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="https://lra.example.jp") as c:
+            response = await c.get("/register/step1")
+            cookies = response.headers.get_list("set-cookie")
+            assert cookies and all("Secure" in c for c in cookies)
+    finally:
+        await application.state.services.stop()
+
+
+async def test_registration_posts_and_captcha_are_rate_limited(variant, smtp_sink):
+    settings = variant(security={"rate_limit_per_minute": 3, "trusted_proxy": True})
+    application = create_app(settings)
+    await application.state.services.start()
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+            headers = {"X-Forwarded-For": f"203.0.113.{id(c) % 250}"}
+            statuses = [
+                (await c.get("/captcha/nonexistent-challenge-id/image.png", headers=headers)).status_code
+                for _ in range(4)
+            ]
+            assert statuses[:3] == [404, 404, 404]
+            assert statuses[3] == 429
+            page = await c.get("/captcha/nonexistent-challenge-id/image.png", headers=headers)
+            assert "アクセスが集中しています" in page.text
+            # Ordinary pages are not limited.
+            assert (await c.get("/", headers=headers)).status_code == 200
+    finally:
+        await application.state.services.stop()
