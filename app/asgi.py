@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
@@ -60,7 +60,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RegistrationController,
             CaptchaController,
             ApplicationController,
-            create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
+            create_static_files_router(
+                path="/static", directories=[ROOT / "static"], name="static"
+            ),
         ],
         lifespan=[lifespan],
         plugins=[HTMXPlugin()],

@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
@@ -106,8 +106,12 @@ class InProcessQueue:
         if self._functions is None or self._cron is None:
             from tasks.worker import CRON_SCHEDULE, FUNCTIONS
 
-            self._functions = self._functions or {f.__name__: f for f in FUNCTIONS}
-            self._cron = self._cron if self._cron is not None else CRON_SCHEDULE
+            functions: dict[str, JobFunction] = {
+                f.__name__: cast(JobFunction, f) for f in FUNCTIONS
+            }
+            cron: list[tuple[JobFunction, float]] = list(CRON_SCHEDULE)
+            self._functions = self._functions or functions
+            self._cron = self._cron if self._cron is not None else cron
 
     def context(self) -> dict[str, Any]:
         return {"settings": self.settings, "queue": self}

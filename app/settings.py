@@ -298,6 +298,8 @@ def env_documentation() -> list[tuple[str, str, str]]:
             doc = source[start + len(marker) : source.find('"""', start + 3)] if start >= 0 else ""
             default = getattr(defaults, f.name)
             if isinstance(default, Path):
-                default = str(default.relative_to(ROOT)) if default.is_relative_to(ROOT) else default
+                default = (
+                    str(default.relative_to(ROOT)) if default.is_relative_to(ROOT) else default
+                )
             rows.append((env_name, str(default), doc.strip()))
     return rows

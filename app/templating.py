@@ -33,8 +33,10 @@ def format_japan_time(value: datetime | None) -> str:
     if value is None:
         return ""
     local = to_japan_time(value)
-    return translations().gettext("{y}年{m}月{d}日 {hm}（日本時間）").format(
-        y=local.year, m=local.month, d=local.day, hm=local.strftime("%H:%M")
+    return (
+        translations()
+        .gettext("{y}年{m}月{d}日 {hm}（日本時間）")
+        .format(y=local.year, m=local.month, d=local.day, hm=local.strftime("%H:%M"))
     )
 
 

@@ -123,7 +123,9 @@ class LiveServer:
                 found.append((stamp, path.name, text))
         return [text for _, _, text in sorted(found)]
 
-    def wait_for_link(self, address: str, *, count: int = 1, timeout: float = MAIL_WAIT_SECONDS) -> str:
+    def wait_for_link(
+        self, address: str, *, count: int = 1, timeout: float = MAIL_WAIT_SECONDS
+    ) -> str:
         """The link of the newest message to `address`, once `count` of them have arrived."""
         deadline = time.monotonic() + timeout
         while True:
@@ -169,7 +171,9 @@ def _wait_healthy(server: LiveServer, process: subprocess.Popen[bytes]) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"jcan serve not healthy in {START_WAIT_SECONDS}s:\n{server.log_path.read_text()}")
+    raise RuntimeError(
+        f"jcan serve not healthy in {START_WAIT_SECONDS}s:\n{server.log_path.read_text()}"
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -29,14 +29,14 @@ def open_top_and_agree(page: Page, live_server: LiveServer) -> None:
     expect(page.locator("h1")).to_have_text("申請者確認情報の入力")
 
 
-def choose_type(page: Page, live_server: LiveServer, applicant_type: str, *, js: bool = True) -> None:
+def choose_type(
+    page: Page, live_server: LiveServer, applicant_type: str, *, js: bool = True
+) -> None:
     """Pick 本人/代理人; with JS htmx swaps the form in, without it the button posts."""
     page.locator(TYPE_RADIO[applicant_type]).check()
     if not js:
         page.get_by_role("button", name="申請者を選択する").click()
-    expect(page).to_have_url(
-        live_server.url(f"/register/step1?applicant_type={applicant_type}")
-    )
+    expect(page).to_have_url(live_server.url(f"/register/step1?applicant_type={applicant_type}"))
     expect(page.locator(TYPE_RADIO[applicant_type])).to_be_checked()
     expect(page.locator("nav.flow")).to_be_visible()
     expect(page.locator("#company-code")).to_be_enabled()
@@ -82,7 +82,9 @@ def register(
     return live_server.wait_for_link(address)
 
 
-def open_link_and_see_application(page: Page, live_server: LiveServer, link: str, ticket: str) -> None:
+def open_link_and_see_application(
+    page: Page, live_server: LiveServer, link: str, ticket: str
+) -> None:
     page.goto(link)
     expect(page).to_have_url(live_server.url("/apply"))
     assert "/apply/t/" not in page.url, f"the token stayed in the address bar: {page.url}"
@@ -111,16 +113,17 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
 def horizontal_overflow(page: Page) -> dict[str, Any]:
     """scrollWidth vs clientWidth of the page, and the widest offenders if it overflows."""
     return page.evaluate(
-        """() => {
+        r"""() => {
           const root = document.documentElement;
           const width = root.clientWidth;
           const wide = [];
           for (const el of document.body.querySelectorAll('*')) {
             const r = el.getBoundingClientRect();
             if (r.width > 0 && r.right > width + 0.5) {
-              wide.push((el.id ? '#' + el.id : el.tagName.toLowerCase() +
-                (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : ''))
-                + ' right=' + Math.round(r.right));
+              const cls = typeof el.className === 'string' && el.className
+                ? '.' + el.className.trim().split(/\s+/).join('.') : '';
+              const name = el.id ? '#' + el.id : el.tagName.toLowerCase() + cls;
+              wide.push(name + ' right=' + Math.round(r.right));
             }
           }
           return {scrollWidth: root.scrollWidth, clientWidth: width, offenders: wide.slice(0, 8)};

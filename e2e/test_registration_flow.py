@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from playwright.sync_api import Page, expect
 
@@ -21,9 +24,18 @@ from e2e.journey import (
     summary_value,
 )
 
+ERROR_TITLE = re.compile(r"^エラー: ")
+
 
 def new_address(label: str) -> str:
     return f"e2e-{label}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+@contextmanager
+def inline_check(page: Page, name: str) -> Iterator[None]:
+    """Wait for the inline check of field `name` that the enclosed action starts."""
+    with page.expect_response(lambda r: r.url.endswith(f"/register/step1/fields/{name}")):
+        yield
 
 
 def lane_titles(page: Page) -> list[str]:
@@ -31,10 +43,12 @@ def lane_titles(page: Page) -> list[str]:
 
 
 def current_steps(page: Page) -> list[str]:
-    return [t.strip() for t in page.locator("nav.flow li[aria-current='step']").all_inner_texts()]
+    return [t.strip() for t in page.locator("nav.flow li[aria-current='step']").all_text_contents()]
 
 
-def test_self_registration_with_javascript_reaches_the_application(page: Page, live_server: LiveServer) -> None:
+def test_self_registration_with_javascript_reaches_the_application(
+    page: Page, live_server: LiveServer
+) -> None:
     ticket, address = live_server.issue_ticket(), new_address("self")
     open_top_and_agree(page, live_server)
     expect(page.locator("nav.flow")).to_have_count(0)
@@ -88,11 +102,12 @@ def test_agent_registration_shows_both_lanes_and_reaches_the_application(
     assert lane_titles(page) == ["代理人作業", "本人作業"]
 
 
-def test_self_registration_works_without_javascript(nojs_page: Page, live_server: LiveServer) -> None:
+def test_self_registration_works_without_javascript(
+    nojs_page: Page, live_server: LiveServer
+) -> None:
     page = nojs_page
     ticket, address = live_server.issue_ticket(), new_address("nojs")
     open_top_and_agree(page, live_server)
-    assert page.evaluate("1") is None or True  # evaluate still runs in no-JS contexts
     expect(page.locator("html")).to_have_class("no-js")
     choose_button = page.get_by_role("button", name="申請者を選択する")
     expect(choose_button).to_be_visible()
@@ -108,21 +123,17 @@ def test_self_registration_works_without_javascript(nojs_page: Page, live_server
     open_link_and_see_application(page, live_server, link, ticket)
 
 
-def test_failed_step1_without_javascript_rerenders_with_errors(nojs_page: Page, live_server: LiveServer) -> None:
+def test_failed_step1_without_javascript_rerenders_with_errors(
+    nojs_page: Page, live_server: LiveServer
+) -> None:
     page = nojs_page
     page.goto("/register/step1?applicant_type=self")
     fill_step1(page, live_server.issue_ticket(), new_address("nojs-err"), captcha="WRONG")
     page.get_by_role("button", name="次へ", exact=True).click()
-    expect(page).to_have_title(re_title_error())
+    expect(page).to_have_title(ERROR_TITLE)
     expect(page.locator("#error-summary")).to_contain_text("画像の文字が正しくありません")
     expect(page.locator("#captcha-answer")).to_have_value("")
     expect(page.locator("#captcha-answer")).to_have_attribute("aria-invalid", "true")
-
-
-def re_title_error():  # type: ignore[no-untyped-def]
-    import re
-
-    return re.compile(r"^エラー: ")
 
 
 def test_step1_by_keyboard_alone(page: Page, live_server: LiveServer) -> None:
@@ -208,12 +219,26 @@ def test_step1_by_keyboard_alone(page: Page, live_server: LiveServer) -> None:
 
 
 def test_enter_in_a_text_field_submits_next_not_choose(page: Page, live_server: LiveServer) -> None:
-    """Implicit submission (Enter in a field) must act as 次へ, the form's main action."""
+    """Implicit submission (Enter in a field) must act as 次へ, the form's main action.
+
+    The form's first submit button in tree order is the hidden no-JS button
+    「申請者を選択する」(name=action value=choose, templates/registration/step1.html.jinja2),
+    so Enter posts action=choose and the controller redirects back to step 1, dropping
+    everything typed.
+    """
     ticket, address = live_server.issue_ticket(), new_address("enter")
     page.goto("/register/step1")
     choose_type(page, live_server, "self")
     fill_step1(page, ticket, address)
-    page.locator("#captcha-answer").press("Enter")
+    with page.expect_request(
+        lambda r: r.method == "POST" and r.url.endswith("/register/step1")
+    ) as sent:
+        page.locator("#captcha-answer").press("Enter")
+    posted = sent.value.post_data or ""
+    assert "action=choose" not in posted, (
+        "Enter in #captcha-answer submitted the hidden 申請者を選択する button (action=choose): "
+        "the typed values are thrown away and step 1 starts again"
+    )
     expect(page).to_have_url(path_is(live_server, "/register/confirm"))
 
 
@@ -229,7 +254,7 @@ def test_failed_next_focuses_the_error_summary_and_keeps_the_values(
     summary = page.locator("#error-summary")
     expect(summary).to_be_visible()
     expect(summary).to_contain_text("画像の文字が正しくありません")
-    expect(page).to_have_title(re_title_error())
+    expect(page).to_have_title(ERROR_TITLE)
     expect(page.locator("#error-summary")).to_be_focused()
     assert page.evaluate("document.activeElement.id") == "error-summary"
     expect(page.locator("#ticket-number")).to_have_value(ticket)
@@ -253,7 +278,8 @@ def test_failed_next_focuses_the_error_summary_and_keeps_the_values(
 def test_inline_check_marks_a_malformed_ticket(page: Page, live_server: LiveServer) -> None:
     page.goto("/register/step1")
     choose_type(page, live_server, "self")
-    page.locator("#company-code").select_option("ISC")
+    with inline_check(page, "company_code"):
+        page.locator("#company-code").select_option("ISC")
     ticket = page.locator("#ticket-number")
     ticket.fill("ABC-123")
     ticket.press("Tab")
@@ -268,7 +294,9 @@ def test_inline_check_marks_a_malformed_ticket(page: Page, live_server: LiveServ
     expect(field).to_have_value("ABC-123")
     expect(page.locator("#live-region")).to_contain_text("チケット番号の形式が正しくありません")
     expect(page.locator("#error-summary")).to_have_count(0)
-    assert page.evaluate("document.activeElement.id") == "email", "focus should stay where the user went"
+    assert page.evaluate("document.activeElement.id") == "email", (
+        "focus should stay where the user went"
+    )
 
     # Correcting the ticket clears the message and the live region.
     field.fill(live_server.issue_ticket())
@@ -278,17 +306,52 @@ def test_inline_check_marks_a_malformed_ticket(page: Page, live_server: LiveServ
     expect(page.locator("#live-region")).to_have_text("")
 
 
-def test_inline_check_of_unknown_ticket_and_mismatched_email(page: Page, live_server: LiveServer) -> None:
+def test_inline_check_of_unknown_ticket_and_mismatched_email(
+    page: Page, live_server: LiveServer
+) -> None:
     page.goto("/register/step1?applicant_type=self")
-    page.locator("#company-code").select_option("ISC")
-    page.locator("#ticket-number").fill("2345-6789-ABCD-EFGH")
-    page.locator("#ticket-number").press("Tab")
-    expect(page.locator("#ticket-number-error")).to_contain_text("この企業コードでは使用できません".replace("この", "選択した"))
+    with inline_check(page, "company_code"):
+        page.locator("#company-code").select_option("ISC")
+    with inline_check(page, "ticket_number"):
+        page.locator("#ticket-number").fill("2345-6789-ABCD-EFGH")
+        page.locator("#ticket-number").press("Tab")
+    expect(page.locator("#ticket-number-error")).to_contain_text(
+        "選択した企業コードでは使用できません"
+    )
     page.locator("#email").fill("someone@example.com")
-    page.locator("#email-confirm").fill("someone-else@example.com")
+    with inline_check(page, "email"):
+        page.locator("#email-confirm").fill("someone-else@example.com")  # leaves #email
     page.locator("#email-confirm").press("Tab")
     expect(page.locator("#email-confirm-error")).to_contain_text("一致しません")
     expect(page.locator("#email-confirm")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#email-error")).to_have_count(0)
+
+
+def test_inline_checks_are_not_lost_on_a_slow_network(page: Page, live_server: LiveServer) -> None:
+    """Leaving two fields within one round trip must check both of them.
+
+    hx-sync="closest form:abort" on every inline field (templates/macros/form.html.jinja2,
+    macro _inline) makes htmx DROP a field's check while another field's check is in flight,
+    so on a slow connection the second field never gets its message.
+    """
+    page.goto("/register/step1?applicant_type=self")
+    with inline_check(page, "company_code"):
+        page.locator("#company-code").select_option("ISC")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 600, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    page.locator("#ticket-number").fill("ABC-123")
+    page.locator("#email").fill("not-an-address")  # leaving the ticket field checks it
+    page.locator("#email-confirm").focus()  # leaving the email field should check it too
+    expect(page.locator("#ticket-number-error")).to_be_visible(timeout=5000)
+    expect(
+        page.locator("#email-error"),
+        "the inline check of #email was dropped while the ticket check was in flight "
+        "(hx-sync='closest form:abort' in templates/macros/form.html.jinja2 _inline)",
+    ).to_be_visible(timeout=5000)
 
 
 def test_captcha_refresh_swaps_in_a_new_image(page: Page, live_server: LiveServer) -> None:
@@ -296,13 +359,13 @@ def test_captcha_refresh_swaps_in_a_new_image(page: Page, live_server: LiveServe
     image = page.locator("img.captcha__image")
     first = image.get_attribute("src")
     assert first and first.startswith("/captcha/"), first
-    page.locator("#ticket-number").fill("KEEP-THIS-0000-0000")
+    page.locator("#ticket-number").fill("ABCD-EFGH-JKMN-2345")
     page.get_by_role("button", name="別の画像を表示").click()
     expect(image).not_to_have_attribute("src", first)
     second = image.get_attribute("src")
     assert second and second.startswith("/captcha/") and second != first
     expect(page).to_have_url(live_server.url("/register/step1?applicant_type=self"))
-    expect(page.locator("#ticket-number")).to_have_value("KEEP-THIS-0000-0000")
+    expect(page.locator("#ticket-number")).to_have_value("ABCD-EFGH-JKMN-2345")
     page.wait_for_function(
         "() => { const i = document.querySelector('img.captcha__image'); "
         "return i.complete && i.naturalWidth > 0; }"
@@ -321,7 +384,9 @@ def test_unknown_token_link_lands_on_the_invalid_page(page: Page, live_server: L
     expect(page).to_have_url(live_server.url("/apply/link/invalid"))
 
 
-def test_registering_a_ticket_again_supersedes_the_first_link(page: Page, live_server: LiveServer) -> None:
+def test_registering_a_ticket_again_supersedes_the_first_link(
+    page: Page, live_server: LiveServer
+) -> None:
     ticket = live_server.issue_ticket()
     first_address, second_address = new_address("first"), new_address("second")
     first_link = register(page, live_server, ticket, first_address)

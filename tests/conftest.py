@@ -96,7 +96,9 @@ class Sink:
                 import email
                 from email import policy
 
-                sink.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+                sink.messages.append(
+                    email.message_from_bytes(envelope.content, policy=policy.default)
+                )
                 return "250 Message accepted for delivery"
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)

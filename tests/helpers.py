@@ -48,16 +48,18 @@ async def step1_page(client: Any, applicant_type: str = "self") -> tuple[str, st
 
 
 async def captcha_answer(captcha_id: str) -> str:
-    row = await CaptchaChallenge.select(CaptchaChallenge.answer).where(
-        CaptchaChallenge.public_id == captcha_id
-    ).first()
+    row = (
+        await CaptchaChallenge.select(CaptchaChallenge.answer)
+        .where(CaptchaChallenge.public_id == captcha_id)
+        .first()
+    )
     assert row is not None
     return str(row["answer"])
 
 
 async def post_step1(client: Any, **overrides: str) -> Any:
     """Post step 1 with good values (the first ISC ticket), overridden by keyword."""
-    html, csrf, captcha_id = await step1_page(client, overrides.get("applicant_type", "self"))
+    _html, csrf, captcha_id = await step1_page(client, overrides.get("applicant_type", "self"))
     values = {
         "_csrf_token": csrf,
         "applicant_type": "self",
@@ -92,7 +94,9 @@ def error_summary_text(html: str) -> str:
     return "; ".join(message for _, message in summary_links(html))
 
 
-async def wait_for_mail(sink: Any, address: str, count: int = 1, timeout: float = 15.0) -> list[Any]:
+async def wait_for_mail(
+    sink: Any, address: str, count: int = 1, timeout: float = 15.0
+) -> list[Any]:
     """The messages the SMTP sink received for this address (waits for the job pipeline)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -13,6 +13,7 @@ from app.registration.flow import lanes
 from app.registration.form import applicant_type_label
 from app.registration.service import LinkState
 from app.web.render import page, see_other
+from app.web.state import services
 
 Req = Request[Any, Any, Any]
 STATE_PAGES = {s.value for s in LinkState} - {LinkState.VALID.value}
@@ -56,4 +57,9 @@ class ApplicationController(Controller):
     @get("/link/{link_state:str}")
     async def link_state(self, request: Req, link_state: FromPath[str]) -> Response[Any]:
         shown = link_state if link_state in STATE_PAGES else LinkState.INVALID.value
-        return page(request, "application/link_state.html.jinja2", {"state": shown})
+        ttl_hours = services(request).settings.registration.token_ttl_hours
+        return page(
+            request,
+            "application/link_state.html.jinja2",
+            {"state": shown, "ttl_days": ttl_hours // 24, "ttl_hours": ttl_hours},
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Timestamptz, Varchar
+from piccolo.columns import Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -10,6 +10,7 @@ from piccolo.table import Table
 class CaptchaChallenge(Table, tablename="captcha_challenge"):
     """One challenge: shown as image and audio, answerable once before expires_at."""
 
+    id: Serial
     public_id = Varchar(length=43, unique=True, index=True)
     answer = Varchar(length=16)
     created_at = Timestamptz(default=TimestamptzNow())

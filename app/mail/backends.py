@@ -69,7 +69,7 @@ class SmtpBackend:
                 username=s.smtp_user or None,
                 password=s.smtp_password or None,
                 use_tls=s.smtp_security == "tls",
-                start_tls=True if s.smtp_security == "starttls" else False,
+                start_tls=s.smtp_security == "starttls",
                 timeout=s.smtp_timeout,
                 tls_context=ssl.create_default_context() if s.smtp_security != "none" else None,
             )

@@ -26,7 +26,7 @@ class Composed:
 def compose(
     env: jinja2.Environment, template: str, recipient: str, context: dict[str, Any], domain: str
 ) -> Composed:
-    """Render mail/<template>.{txt,html}.jinja2; the subject is the txt template's `subject` block."""
+    """Render mail/<template>.{txt,html}.jinja2; the subject is the txt's `subject` block."""
     text_template = env.get_template(f"mail/{template}.txt.jinja2")
     html_template = env.get_template(f"mail/{template}.html.jinja2")
     ctx = {**context, "recipient": recipient}

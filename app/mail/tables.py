@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -13,6 +13,7 @@ FAILED = "failed"
 
 
 class OutboxMessage(Table, tablename="outbox_message"):
+    id: Serial
     message_id = Varchar(length=255, unique=True)
     template = Varchar(length=64)
     recipient = Varchar(length=254)

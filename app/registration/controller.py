@@ -25,7 +25,11 @@ Req = Request[Any, Any, Any]
 
 
 async def _step1(
-    request: Req, values: dict[str, str], errors: dict[str, str], *, status: int = 200,
+    request: Req,
+    values: dict[str, str],
+    errors: dict[str, str],
+    *,
+    status: int = 200,
     block: str = "step1_main",
 ) -> Response[Any]:
     settings = services(request).settings
@@ -61,7 +65,9 @@ class RegistrationController(Controller):
     path = "/register"
 
     @get("/step1")
-    async def step1(self, request: Req, applicant_type: FromQuery[str | None] = None) -> Response[Any]:
+    async def step1(
+        self, request: Req, applicant_type: FromQuery[str | None] = None
+    ) -> Response[Any]:
         values = dict(request.session.get("draft") or {})
         if applicant_type in form.APPLICANT_TYPES:
             values["applicant_type"] = applicant_type
@@ -75,7 +81,8 @@ class RegistrationController(Controller):
             return see_other(f"/register/step1?applicant_type={values['applicant_type']}")
         if action == "refresh_captcha":
             return await _step1(request, values, {})
-        cleaned, errors, data = await service.validate_step1(values)
+        ttl = services(request).settings.registration.captcha_ttl_seconds
+        cleaned, errors, data = await service.validate_step1(values, ttl)
         if data is None:
             kept = {**values, **{k: v for k, v in cleaned.items() if k not in errors}}
             return await _step1(request, kept, errors, status=INVALID)
@@ -122,13 +129,17 @@ class RegistrationController(Controller):
     async def submit_confirm(self, request: Req) -> Response[Any]:
         draft = request.session.get("draft")
         if not draft:
-            return see_other("/register/complete" if request.session.get("done") else "/register/step1")
+            return see_other(
+                "/register/complete" if request.session.get("done") else "/register/step1"
+            )
         values = await form_values(request)
         message = form.agreement_error(values)
         if message:
             return await _confirm(request, draft, {"agree": message}, status=INVALID)
         s = services(request)
-        data = Step1Data(**{k: draft[k] for k in ("applicant_type", "company_code", "ticket_number", "email")})
+        data = Step1Data(
+            **{k: draft[k] for k in ("applicant_type", "company_code", "ticket_number", "email")}
+        )
         try:
             registered = await service.register(data, s.settings, s.engine, s.env, s.queue)
         except service.TicketUnavailable:

@@ -144,12 +144,14 @@ def ticket_error(state: TicketState) -> str | None:
     return None
 
 
-def captcha_error(verdict: str) -> str | None:
+def captcha_error(verdict: str, ttl_minutes: int = 10) -> str | None:
     """verdict: correct | wrong | expired | unknown (see app.captcha.service.Verdict)."""
     if verdict == "correct":
         return None
     if verdict == "expired":
-        return _("画像の有効期限（10分）が切れました。新しい画像の文字を入力してください。")
+        return _(
+            "画像の有効期限（{minutes}分）が切れました。新しい画像の文字を入力してください。"
+        ).format(minutes=ttl_minutes)
     return _("画像の文字が正しくありません。新しい画像に表示された文字を入力してください。")
 
 

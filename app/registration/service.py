@@ -91,7 +91,7 @@ async def check_fields(cleaned: Mapping[str, str], errors: dict[str, str]) -> di
 
 
 async def validate_step1(
-    values: Mapping[str, str], now: datetime | None = None
+    values: Mapping[str, str], captcha_ttl_seconds: int = 600, now: datetime | None = None
 ) -> tuple[dict[str, str], dict[str, str], Step1Data | None]:
     """Every rule of step 1, the CAPTCHA last (it is consumed by the check, right or wrong)."""
     cleaned, errors = form.check_step1_syntax(values)
@@ -100,7 +100,7 @@ async def validate_step1(
         verdict = await captcha.verify(
             values.get("captcha_id", ""), values.get("captcha_answer", ""), now
         )
-        message = form.captcha_error(verdict.value)
+        message = form.captcha_error(verdict.value, captcha_ttl_seconds // 60)
         if message:
             errors["captcha_answer"] = message
     if errors:
@@ -231,16 +231,17 @@ def _state_of(row: dict[str, Any] | None, now: datetime) -> LinkResolution:
 
 async def registration_for_token(token_id: int) -> dict[str, Any] | None:
     """The registration behind a live token, for the start of the application."""
+    reg: Any = AccessToken.registration  # joins typed loosely by Piccolo
     row = (
         await AccessToken.select(
             AccessToken.expires_at,
-            AccessToken.registration.public_id.as_alias("public_id"),
-            AccessToken.registration.applicant_type.as_alias("applicant_type"),
-            AccessToken.registration.email.as_alias("email"),
-            AccessToken.registration.created_at.as_alias("registered_at"),
-            AccessToken.registration.company.code.as_alias("company_code"),
-            AccessToken.registration.company.name.as_alias("company_name"),
-            AccessToken.registration.ticket.number.as_alias("ticket_number"),
+            reg.public_id.as_alias("public_id"),
+            reg.applicant_type.as_alias("applicant_type"),
+            reg.email.as_alias("email"),
+            reg.created_at.as_alias("registered_at"),
+            reg.company.code.as_alias("company_code"),
+            reg.company.name.as_alias("company_name"),
+            reg.ticket.number.as_alias("ticket_number"),
         )
         .where(AccessToken.id == token_id)
         .first()
@@ -268,7 +269,9 @@ async def add_company(code: str, name: str) -> None:
 
 def new_ticket_number() -> str:
     alphabet = form.TICKET_ALPHABET
-    raw = "".join(secrets.choice(alphabet) for _ in range(form.TICKET_GROUPS * form.TICKET_GROUP_SIZE))
+    raw = "".join(
+        secrets.choice(alphabet) for _ in range(form.TICKET_GROUPS * form.TICKET_GROUP_SIZE)
+    )
     normalised = form.normalise_ticket(raw)
     assert normalised is not None
     return normalised
@@ -280,9 +283,7 @@ async def issue_tickets(company_code: str, count: int) -> list[str]:
         raise LookupError(company_code)
     numbers = [new_ticket_number() for _ in range(count)]
     now = utcnow()
-    await Ticket.insert(
-        *[Ticket(number=n, company=company["id"], issued_at=now) for n in numbers]
-    )
+    await Ticket.insert(*[Ticket(number=n, company=company["id"], issued_at=now) for n in numbers])
     return numbers
 
 
@@ -291,7 +292,9 @@ async def list_tickets(company_code: str) -> list[dict[str, Any]]:
     if company is None:
         raise LookupError(company_code)
     rows = (
-        await Ticket.select(Ticket.number, Ticket.issued_at, Ticket.used_at, Ticket.last_registered_at)
+        await Ticket.select(
+            Ticket.number, Ticket.issued_at, Ticket.used_at, Ticket.last_registered_at
+        )
         .where(Ticket.company == company["id"])
         .order_by(Ticket.id)
     )

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from piccolo.columns import ForeignKey, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
 class Company(Table, tablename="company"):
+    id: Serial
     code = Varchar(length=16, unique=True, index=True)
     name = Varchar(length=200)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Ticket(Table, tablename="ticket"):
-    """A purchased ticket: one certificate. Reusable for registration until an application uses it."""
+    """A purchased ticket: one certificate. Registrable again until an application uses it."""
 
+    id: Serial
     number = Varchar(length=32, unique=True, index=True)
     company = ForeignKey(references=Company, null=False)
     issued_at = Timestamptz(default=TimestamptzNow())
@@ -26,6 +28,7 @@ class Ticket(Table, tablename="ticket"):
 class Registration(Table, tablename="registration"):
     """One completed 申請登録: who registered which ticket, and where the link went."""
 
+    id: Serial
     public_id = Varchar(length=26, unique=True, index=True)
     applicant_type = Varchar(length=8)
     company = ForeignKey(references=Company, null=False)
@@ -37,6 +40,7 @@ class Registration(Table, tablename="registration"):
 class AccessToken(Table, tablename="access_token"):
     """The emailed link's token: only its SHA-256 is stored."""
 
+    id: Serial
     token_hash = Varchar(length=64, unique=True, index=True)
     registration = ForeignKey(references=Registration, null=False)
     ticket = ForeignKey(references=Ticket, null=False, index=True)

@@ -47,7 +47,9 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     for name, value in HEADERS.items():
         headers[name] = value
     content_type = headers.get("content-type", "")
-    if "cache-control" not in headers and not content_type.startswith(("text/css", "text/javascript", "application/javascript")):
+    if "cache-control" not in headers and not content_type.startswith(
+        ("text/css", "text/javascript", "application/javascript")
+    ):
         headers["Cache-Control"] = "no-store"
 
 

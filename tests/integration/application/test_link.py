@@ -27,7 +27,10 @@ async def test_valid_link_is_exchanged_for_a_token_free_address(client, smtp_sin
     assert client.tickets[0] in page.text
     assert "このURLの有効期限" in page.text and "（日本時間）" in page.text
     assert link.rsplit("/", 1)[1] not in page.text
-    assert '<li class="flow__step flow__step--current" aria-current="step">発行申請情報入力' in page.text
+    assert (
+        '<li class="flow__step flow__step--current" aria-current="step">発行申請情報入力'
+        in page.text
+    )
 
 
 async def test_the_link_can_be_opened_again_while_valid(client, smtp_sink):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.mail.tables import SENT, OutboxMessage
+from app.mail.tables import SENT
 from app.registration.service import hash_token
 from app.registration.tables import AccessToken, Registration
 from tests.helpers import (
@@ -32,16 +32,35 @@ async def test_confirm_shows_the_answers_and_the_policy_links(client):
     html = (await client.get("/register/confirm")).text
     assert "以下の内容で、申請を登録してもよろしいですか？" in html
     assert "申請者情報を登録するとJCAN証明書発行申請手続き案内メールが届きます。" in html
-    for text in ("代理人", "ISC（インタセクト・コミュニケーションズ株式会社）", client.tickets[0], "taro@example.com"):
+    for text in (
+        "代理人",
+        "ISC（インタセクト・コミュニケーションズ株式会社）",
+        client.tickets[0],
+        "taro@example.com",
+    ):
         assert text in html
-    assert '<a href="/policies/obligations" target="_blank" rel="noopener">利用者の義務<span class="new-window">（新しいウィンドウで開きます）' in html
-    assert '<a href="/policies/privacy" target="_blank" rel="noopener">個人情報の取扱いについて<span class="new-window">（新しいウィンドウで開きます）' in html
-    checkbox_label = re.sub(r"<[^>]+>", "", re.search(r'<label class="checkbox__label" for="agree">(.*?)</label>', html, re.S).group(1))
-    assert re.sub(r"（新しいウィンドウで開きます）|\s", "", checkbox_label) == "本システムの利用者の義務と個人情報の取扱いについてに同意します。"
+    new_window = '<span class="new-window">（新しいウィンドウで開きます）'
+    for href, name in (("obligations", "利用者の義務"), ("privacy", "個人情報の取扱いについて")):
+        link = f'<a href="/policies/{href}" target="_blank" rel="noopener">{name}{new_window}'
+        assert link in html
+    checkbox_label = re.sub(
+        r"<[^>]+>",
+        "",
+        re.search(r'<label class="checkbox__label" for="agree">(.*?)</label>', html, re.S).group(1),
+    )
+    assert (
+        re.sub(r"（新しいウィンドウで開きます）|\s", "", checkbox_label)
+        == "本システムの利用者の義務と個人情報の取扱いについてに同意します。"
+    )
 
 
 async def test_back_returns_to_step1_with_every_value_kept(client):
-    await post_step1(client, applicant_type="agent", email="hanako@example.com", email_confirm="hanako@example.com")
+    await post_step1(
+        client,
+        applicant_type="agent",
+        email="hanako@example.com",
+        email_confirm="hanako@example.com",
+    )
     confirm = (await client.get("/register/confirm")).text
     assert 'href="/register/step1">前へ</a>' in confirm
     html = (await client.get("/register/step1")).text
@@ -59,7 +78,10 @@ async def test_register_without_the_checkbox_shows_a_red_error(client):
     response = await client.post("/register/confirm", data={"_csrf_token": csrf})
     assert response.status_code == 422
     assert title(response.text).startswith("エラー: ")
-    assert error_of(response.text, "agree") == "申請登録するには、利用者の義務と個人情報の取扱いについてに同意してください。"
+    assert (
+        error_of(response.text, "agree")
+        == "申請登録するには、利用者の義務と個人情報の取扱いについてに同意してください。"
+    )
     assert 'aria-describedby="agree-error" aria-invalid="true"' in response.text
     assert await Registration.count() == 0
 
@@ -114,7 +136,9 @@ async def test_double_submit_of_confirm_registers_once(client):
     assert await Registration.count() == 1
 
 
-async def test_guidance_mail_has_link_expiry_in_japan_time_reuse_note_and_contact(client, smtp_sink):
+async def test_guidance_mail_has_link_expiry_in_japan_time_reuse_note_and_contact(
+    client, smtp_sink
+):
     await register(client)
     [message] = await wait_for_mail(smtp_sink, "taro@example.com")
     assert message["Subject"] == "【JCAN証明書】発行申請手続きのご案内"
@@ -128,11 +152,16 @@ async def test_guidance_mail_has_link_expiry_in_japan_time_reuse_note_and_contac
     assert "（日本時間）" in expiry
     for body in (text, html):
         assert expiry in body
-        assert "同じチケット番号を再びご利用いただけますので、チケットを再度購入する必要はありません。" in body
+        assert (
+            "同じチケット番号を再びご利用いただけますので、チケットを再度購入する必要はありません。"
+            in body
+        )
         assert "jcanlra@example.jp" in body
         assert "/apply/t/" in body
-    outbox = await OutboxMessage.select().first()
-    assert outbox["status"] == SENT and outbox["attempts"] == 1
+    from tests.tasks.test_jobs import wait_for_status
+
+    outbox = await wait_for_status(SENT)
+    assert outbox["attempts"] == 1
 
 
 async def test_a_ticket_from_a_used_up_race_is_refused_at_register_time(client):
@@ -144,5 +173,8 @@ async def test_a_ticket_from_a_used_up_race_is_refused_at_register_time(client):
     csrf = CSRF.search((await client.get("/register/confirm")).text).group(1)
     response = await client.post("/register/confirm", data={"_csrf_token": csrf, "agree": "yes"})
     assert response.status_code == 422
-    assert error_of(response.text, "ticket-number") == "このチケット番号は既に発行申請に使用されています。"
+    assert (
+        error_of(response.text, "ticket-number")
+        == "このチケット番号は既に発行申請に使用されています。"
+    )
     assert await Registration.count() == 0

@@ -13,9 +13,7 @@ async def test_twenty_concurrent_registrations_of_one_ticket_leave_exactly_one_l
     client, app, smtp_sink
 ):
     s = app.state.services
-    data = [
-        Step1Data("self", "ISC", client.tickets[0], f"racer{i}@example.com") for i in range(20)
-    ]
+    data = [Step1Data("self", "ISC", client.tickets[0], f"racer{i}@example.com") for i in range(20)]
     results = await asyncio.gather(
         *[service.register(d, s.settings, s.engine, s.env, s.queue) for d in data],
         return_exceptions=True,
@@ -31,10 +29,10 @@ async def test_twenty_concurrent_registrations_of_one_ticket_leave_exactly_one_l
 
 
 async def test_concurrent_registrations_over_http_leave_one_live_token(client):
-    from tests.helpers import register
-
     # Separate clients (sessions) posting the confirm step at the same moment.
     import httpx
+
+    from tests.helpers import register
 
     async def one(i: int) -> int:
         transport = client._transport

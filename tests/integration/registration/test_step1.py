@@ -24,8 +24,11 @@ async def test_step1_without_type_disables_the_other_fields(client):
     html = response.text
     assert response.status_code == 200
     assert "申請者確認情報の入力" in title(html)
-    assert "<fieldset class=\"fieldset fieldset--plain\" disabled" in html
-    assert "証明書の発行対象者本人が申請する場合は「本人」を、代理人が申請する場合は「代理人」を選択して下さい。" in html
+    assert '<fieldset class="fieldset fieldset--plain" disabled' in html
+    assert (
+        "証明書の発行対象者本人が申請する場合は「本人」を、代理人が申請する場合は「代理人」を選択して下さい。"
+        in html
+    )
     assert 'aria-current="step"' not in html  # no flow until a type is chosen
 
 
@@ -89,7 +92,7 @@ async def test_empty_submit_shows_every_error_in_page_order_with_error_title(cli
         "email-confirm",
         "captcha-answer",
     ]
-    assert 'data-error-summary autofocus' in html
+    assert "data-error-summary autofocus" in html
 
 
 async def test_invalid_values_are_kept_except_the_captcha_answer(client):
@@ -107,7 +110,7 @@ async def test_invalid_values_are_kept_except_the_captcha_answer(client):
 
 
 async def test_failed_submit_shows_a_new_challenge(client):
-    html, csrf, captcha_id = await step1_page(client)
+    _html, csrf, captcha_id = await step1_page(client)
     response = await client.post(
         "/register/step1",
         data={"_csrf_token": csrf, "applicant_type": "self", "captcha_id": captcha_id},
@@ -125,7 +128,10 @@ async def test_error_fields_are_tied_to_their_messages(client):
 async def test_email_syntax_is_checked(client):
     for bad in ("taro", "taro@", "@example.com", "taro@@example.com", "taro example@example.com"):
         html = (await post_step1(client, email=bad, email_confirm=bad)).text
-        assert error_of(html, "email") == "メールアドレスの形式が正しくありません。（例: taro@example.co.jp）", bad
+        assert (
+            error_of(html, "email")
+            == "メールアドレスの形式が正しくありません。（例: taro@example.co.jp）"
+        ), bad
 
 
 async def test_email_longer_than_254_characters_is_refused(client):
@@ -137,11 +143,15 @@ async def test_email_longer_than_254_characters_is_refused(client):
 
 async def test_emails_must_match(client):
     html = (await post_step1(client, email_confirm="jiro@example.com")).text
-    assert error_of(html, "email-confirm") == "メールアドレスと（確認）メールアドレスが一致しません。"
+    assert (
+        error_of(html, "email-confirm") == "メールアドレスと（確認）メールアドレスが一致しません。"
+    )
 
 
 async def test_full_width_email_is_normalised_and_accepted(client):
-    response = await post_step1(client, email="ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", email_confirm="taro@example.com")
+    response = await post_step1(
+        client, email="ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", email_confirm="taro@example.com"
+    )
     assert response.status_code == 303
 
 
@@ -153,7 +163,9 @@ async def test_unknown_company_is_refused(client):
 async def test_malformed_ticket_is_refused(client):
     for bad in ("1234", "ABCD-EFGH-JKMN-234U", "ABCD-EFGH-JKMN-2345-6789"):
         html = (await post_step1(client, ticket_number=bad)).text
-        assert error_of(html, "ticket-number").startswith("チケット番号の形式が正しくありません。"), bad
+        assert error_of(html, "ticket-number").startswith(
+            "チケット番号の形式が正しくありません。"
+        ), bad
 
 
 async def test_unknown_ticket_and_another_companys_ticket_get_the_same_message(client):
@@ -173,7 +185,12 @@ async def test_ticket_is_normalised_from_lower_case_spaces_and_full_width(client
     ticket = client.tickets[0]
     messy = " " + ticket.lower().replace("-", " ") + " "
     assert (await post_step1(client, ticket_number=messy)).status_code == 303
-    full_width = ticket.translate(str.maketrans("0123456789ABCDEFGHJKMNPQRSTVWXYZ-", "０１２３４５６７８９ＡＢＣＤＥＦＧＨＪＫＭＮＰＱＲＳＴＶＷＸＹＺ－"))
+    full_width = ticket.translate(
+        str.maketrans(
+            "0123456789ABCDEFGHJKMNPQRSTVWXYZ-",
+            "０１２３４５６７８９ＡＢＣＤＥＦＧＨＪＫＭＮＰＱＲＳＴＶＷＸＹＺ－",
+        )
+    )
     assert (await post_step1(client, ticket_number=full_width)).status_code == 303
 
 
@@ -183,19 +200,23 @@ async def test_wrong_captcha_answer_is_refused(client):
 
 
 async def test_captcha_answer_is_case_insensitive(client):
-    html, csrf, captcha_id = await step1_page(client)
-    row = await CaptchaChallenge.select(CaptchaChallenge.answer).where(
-        CaptchaChallenge.public_id == captcha_id
-    ).first()
+    _html, _csrf, captcha_id = await step1_page(client)
+    row = (
+        await CaptchaChallenge.select(CaptchaChallenge.answer)
+        .where(CaptchaChallenge.public_id == captcha_id)
+        .first()
+    )
     response = await post_step1(client, captcha_id=captcha_id, captcha_answer=row["answer"].lower())
     assert response.status_code == 303
 
 
 async def test_captcha_is_usable_once(client):
-    html, csrf, captcha_id = await step1_page(client)
-    row = await CaptchaChallenge.select(CaptchaChallenge.answer).where(
-        CaptchaChallenge.public_id == captcha_id
-    ).first()
+    _html, _csrf, captcha_id = await step1_page(client)
+    row = (
+        await CaptchaChallenge.select(CaptchaChallenge.answer)
+        .where(CaptchaChallenge.public_id == captcha_id)
+        .first()
+    )
     first = await post_step1(client, captcha_id=captcha_id, captcha_answer=row["answer"])
     second = await post_step1(client, captcha_id=captcha_id, captcha_answer=row["answer"])
     assert first.status_code == 303
@@ -204,18 +225,20 @@ async def test_captcha_is_usable_once(client):
 
 
 async def test_captcha_expires_after_ten_minutes(client):
-    html, csrf, captcha_id = await step1_page(client)
+    _html, _csrf, captcha_id = await step1_page(client)
     row = await CaptchaChallenge.select().where(CaptchaChallenge.public_id == captcha_id).first()
     assert row["expires_at"] - row["created_at"] == timedelta(minutes=10)
-    await CaptchaChallenge.update({CaptchaChallenge.expires_at: utcnow() - timedelta(seconds=1)}).where(
-        CaptchaChallenge.public_id == captcha_id
-    )
+    await CaptchaChallenge.update(
+        {CaptchaChallenge.expires_at: utcnow() - timedelta(seconds=1)}
+    ).where(CaptchaChallenge.public_id == captcha_id)
     response = await post_step1(client, captcha_id=captcha_id, captcha_answer=row["answer"])
-    assert error_of(response.text, "captcha-answer").startswith("画像の有効期限（10分）が切れました。")
+    assert error_of(response.text, "captcha-answer").startswith(
+        "画像の有効期限（10分）が切れました。"
+    )
 
 
 async def test_refresh_captcha_without_javascript_keeps_values_and_shows_no_errors(client):
-    html, csrf, captcha_id = await step1_page(client)
+    _html, csrf, captcha_id = await step1_page(client)
     response = await client.post(
         "/register/step1",
         data={
@@ -246,7 +269,12 @@ async def test_inline_check_answers_the_field_fragment_with_its_error(client):
     csrf = CSRF.search((await client.get("/register/step1")).text).group(1)
     response = await client.post(
         "/register/step1/fields/ticket_number",
-        data={"_csrf_token": csrf, "applicant_type": "self", "company_code": "ISC", "ticket_number": "12"},
+        data={
+            "_csrf_token": csrf,
+            "applicant_type": "self",
+            "company_code": "ISC",
+            "ticket_number": "12",
+        },
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 422
@@ -280,7 +308,10 @@ async def test_inline_check_of_email_confirmation_mismatch(client):
         data={"_csrf_token": csrf, "email": "a@example.com", "email_confirm": "b@example.com"},
         headers={"HX-Request": "true"},
     )
-    assert error_of(response.text, "email-confirm") == "メールアドレスと（確認）メールアドレスが一致しません。"
+    assert (
+        error_of(response.text, "email-confirm")
+        == "メールアドレスと（確認）メールアドレスが一致しません。"
+    )
 
 
 async def test_inline_check_of_an_unknown_field_is_not_found(client):

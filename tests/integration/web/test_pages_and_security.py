@@ -15,9 +15,16 @@ async def test_top_page_has_title_obligations_contact_and_agree(client):
     assert "<h1>電子契約サービス JCAN証明書オンライン発行申請</h1>" in html
     assert "JCAN証明書認定LRAであるインタセクト・コミュニケーションズ株式会社が行います。" in html
     assert html.count("<li>") >= 4
-    for text in ("一般財団法人日本情報経済社会推進協会（JIPDEC）", "暗証番号", "紛失、盗難、破損", "入力事項に変更"):
+    for text in (
+        "一般財団法人日本情報経済社会推進協会（JIPDEC）",
+        "暗証番号",
+        "紛失、盗難、破損",
+        "入力事項に変更",
+    ):
         assert text in html
-    assert "JCAN証明書LRA業務担当" in html and "jcanlra@example.jp" in html and "03-0000-0000" in html
+    assert (
+        "JCAN証明書LRA業務担当" in html and "jcanlra@example.jp" in html and "03-0000-0000" in html
+    )
     assert '<a class="button" href="/register/step1">同意する</a>' in html
     assert 'class="site-name" href="/">JCAN証明書オンライン発行システム</a>' in html
     assert "Copyright ©" in html
@@ -122,7 +129,9 @@ async def test_registration_posts_and_captcha_are_rate_limited(variant, smtp_sin
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
             headers = {"X-Forwarded-For": f"203.0.113.{id(c) % 250}"}
             statuses = [
-                (await c.get("/captcha/nonexistent-challenge-id/image.png", headers=headers)).status_code
+                (
+                    await c.get("/captcha/nonexistent-challenge-id/image.png", headers=headers)
+                ).status_code
                 for _ in range(4)
             ]
             assert statuses[:3] == [404, 404, 404]

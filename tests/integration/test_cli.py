@@ -1,0 +1,73 @@
+"""The `jcan` command, run as a real process against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.registration.form import normalise_ticket
+
+JCAN = [sys.executable, "-m", "app.cli"]
+
+
+def jcan(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*JCAN, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+async def test_companies_add_and_tickets_issue_and_list(client):
+    added = jcan("companies", "add", "acme", "アクメ株式会社")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "ACME"
+    issued = jcan("tickets", "issue", "ACME", "--count", "4")
+    assert issued.returncode == 0, issued.stderr
+    numbers = issued.stdout.split()
+    assert len(numbers) == 4 and len(set(numbers)) == 4
+    assert all(normalise_ticket(n) == n for n in numbers)
+    listed = jcan("tickets", "list", "acme")
+    assert listed.returncode == 0
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == numbers
+    assert all("\tavailable\t" in line for line in listed.stdout.splitlines())
+
+
+async def test_duplicate_company_and_unknown_company_fail_cleanly(client):
+    duplicate = jcan("companies", "add", "ISC", "again")
+    assert duplicate.returncode == 1
+    assert "exists already" in duplicate.stderr and "Traceback" not in duplicate.stderr
+    unknown = jcan("tickets", "issue", "NOPE")
+    assert unknown.returncode == 1 and "no company" in unknown.stderr
+    bad = jcan("companies", "add", "no spaces!", "x")
+    assert bad.returncode == 2
+
+
+async def test_bad_configuration_is_reported_not_raised():
+    result = jcan("tickets", "list", "ISC", env={"SMTP_PORT": "lots"})
+    assert result.returncode == 2
+    assert "SMTP_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["--help"], ["serve", "--help"], ["worker", "--help"]])
+def test_help_lists_the_commands(command):
+    result = jcan(*command)
+    assert result.returncode == 0
+    assert "usage: jcan" in result.stdout
+
+
+def test_worker_without_redis_says_how_jobs_run():
+    result = jcan("worker", env={"REDIS_URL": ""})
+    assert result.returncode == 2 and "in-process" in result.stderr
+
+
+async def test_migrate_is_idempotent():
+    result = jcan("migrate")
+    assert result.returncode == 0, result.stderr

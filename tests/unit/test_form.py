@@ -1,0 +1,84 @@
+"""Step 1 rules as pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.registration import form
+from app.registration.form import TicketState
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ABCD-EFGH-JKMN-2345", "ABCD-EFGH-JKMN-2345"),
+        ("abcd efgh jkmn 2345", "ABCD-EFGH-JKMN-2345"),
+        ("ＡＢＣＤ－ＥＦＧＨ－ＪＫＭＮ－２３４５", "ABCD-EFGH-JKMN-2345"),
+        ("ABCDEFGHJKMN2345", "ABCD-EFGH-JKMN-2345"),
+        ("OBCD-IFGH-LKMN-2345", "0BCD-1FGH-1KMN-2345"),  # look-alikes, as Crockford reads them
+        ("ABCD-EFGH-JKMN-234U", None),
+        ("ABCD-EFGH-JKMN", None),
+        ("ABCD-EFGH-JKMN-23456", None),
+        ("", None),
+        ("<script>", None),
+    ],
+)
+def test_ticket_numbers_are_normalised_or_refused(raw, expected):
+    assert form.normalise_ticket(raw) == expected
+
+
+def test_email_is_normalised_from_full_width():
+    assert form.check_email("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ") == ("taro@example.com", None)
+
+
+@pytest.mark.parametrize(
+    "raw", ["taro", "taro@", "@example.com", "a b@example.com", "taro@example"]
+)
+def test_bad_email_syntax_is_refused(raw):
+    assert (
+        form.check_email(raw)[1]
+        == "メールアドレスの形式が正しくありません。（例: taro@example.co.jp）"
+    )
+
+
+def test_email_over_254_characters_is_refused():
+    address = "a" * 64 + "@" + "b" * 190 + ".jp"
+    assert len(address) > 254
+    assert form.check_email(address)[1] == "メールアドレスは254文字以内で入力してください。"
+
+
+def test_required_fields_are_reported_in_page_order():
+    _, errors = form.check_step1_syntax({})
+    assert list(form.ordered(errors)) == list(form.STEP1_FIELDS)
+
+
+def test_confirmation_must_equal_email_ignoring_case():
+    values = {"email": "Taro@Example.com", "email_confirm": "taro@example.com"}
+    _, errors = form.check_step1_syntax(values)
+    assert "email_confirm" not in errors
+    _, errors = form.check_step1_syntax(
+        {"email": "a@example.com", "email_confirm": "b@example.com"}
+    )
+    assert errors["email_confirm"] == "メールアドレスと（確認）メールアドレスが一致しません。"
+
+
+def test_applicant_type_must_be_self_or_agent():
+    _, errors = form.check_step1_syntax({"applicant_type": "boss"})
+    assert errors["applicant_type"] == "申請者（本人または代理人）を選択してください。"
+
+
+def test_unknown_and_foreign_ticket_share_one_message_and_used_has_its_own():
+    assert form.ticket_error(TicketState.NOT_FOUND)
+    assert form.ticket_error(TicketState.USED) != form.ticket_error(TicketState.NOT_FOUND)
+    assert form.ticket_error(TicketState.AVAILABLE) is None
+
+
+def test_captcha_verdicts_have_messages():
+    assert form.captcha_error("correct") is None
+    assert "有効期限" in form.captcha_error("expired")
+    assert form.captcha_error("wrong") == form.captcha_error("unknown")
+
+
+def test_agreement_requires_the_checkbox_value():
+    assert form.agreement_error({"agree": "yes"}) is None
+    assert form.agreement_error({}) and form.agreement_error({"agree": "no"})
