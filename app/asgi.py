@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +19,7 @@ from app import db
 from app.application.controller import ApplicationController
 from app.captcha.controller import CaptchaController
 from app.jobs import queue_for
+from app.logs import configure_logging
 from app.pages.controller import PagesController
 from app.registration.controller import RegistrationController
 from app.settings import ROOT, Settings
@@ -30,7 +30,7 @@ from app.web.state import Services
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.app.log_level)
+    configure_logging(settings.app.log_level)
     engine = db.engine_for(settings.database)
     db.bind_tables(engine)
     env = make_environment(settings)

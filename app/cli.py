@@ -136,6 +136,9 @@ def worker(settings: Settings, check: bool) -> int:
     if not settings.jobs.redis_url:
         print("REDIS_URL is not set: jobs run in-process inside `jcan serve`", file=sys.stderr)
         return 2
+    from app.logs import configure_logging
+
+    configure_logging(settings.app.log_level)
     options = worker_settings(settings)
     if check:
         from arq.worker import async_check_health

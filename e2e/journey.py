@@ -99,6 +99,7 @@ def summary_value(page: Page, key: str) -> str:
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
     result = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    assert result.response["passes"], f"axe checked nothing on {page.url}"
     return list(result.response["violations"])
 
 

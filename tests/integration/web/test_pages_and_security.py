@@ -142,3 +142,43 @@ async def test_registration_posts_and_captcha_are_rate_limited(variant, smtp_sin
             assert (await c.get("/", headers=headers)).status_code == 200
     finally:
         await application.state.services.stop()
+
+
+async def test_registration_post_is_rate_limited_too(variant):
+    settings = variant(security={"rate_limit_per_minute": 2, "trusted_proxy": True})
+    application = create_app(settings)
+    await application.state.services.start()
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+            headers = {"X-Forwarded-For": "198.51.100.7"}
+            csrf = CSRF.search((await c.get("/register/step1", headers=headers)).text).group(1)
+            statuses = [
+                (
+                    await c.post("/register/step1", data={"_csrf_token": csrf}, headers=headers)
+                ).status_code
+                for _ in range(3)
+            ]
+            assert statuses == [422, 422, 429]
+    finally:
+        await application.state.services.stop()
+
+
+async def test_no_personal_data_or_tokens_in_our_logs(client, smtp_sink, caplog):
+    import logging
+
+    from tests.helpers import link_in, register, wait_for_mail
+
+    caplog.set_level(logging.DEBUG)
+    await register(
+        client, email="secret.person@example.com", email_confirm="secret.person@example.com"
+    )
+    [message] = await wait_for_mail(smtp_sink, "secret.person@example.com")
+    token = link_in(message).rsplit("/", 1)[1]
+    await client.get(link_in(message))
+    ours = [r for r in caplog.records if not r.name.startswith(("mail.log", "httpx"))]
+    text = "\n".join(r.getMessage() for r in ours)
+    assert any(r.name.startswith("jcan") for r in ours)
+    assert "secret.person" not in text
+    assert token not in text
+    assert client.tickets[0] not in text
