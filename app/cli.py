@@ -113,6 +113,47 @@ async def demo(settings: Settings, count: int) -> int:
     return await _with_db(settings, work)
 
 
+async def outbox_list(settings: Settings, failed_only: bool) -> int:
+    from app.mail.service import list_messages
+    from app.templating import format_japan_time
+
+    async def work() -> int:
+        rows = await list_messages("failed" if failed_only else None)
+        for row in rows:
+            # Recipients are personal data: show the domain only.
+            domain = row["recipient"].rsplit("@", 1)[-1]
+            print(
+                f"{row['id']}\t{row['status']}\t{row['template']}\t*@{domain}\t"
+                f"attempts={row['attempts']}\t{format_japan_time(row['created_at'])}\t"
+                f"{row['last_error'] or '-'}"
+            )
+        if not rows:
+            print("no failed messages" if failed_only else "the outbox is empty")
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def outbox_retry(settings: Settings, outbox_id: int) -> int:
+    from app.jobs import ArqQueue
+    from app.mail.service import requeue_failed
+
+    async def work() -> int:
+        if not await requeue_failed(outbox_id):
+            print(f"message {outbox_id} is not failed (or does not exist)", file=sys.stderr)
+            return 1
+        if settings.jobs.redis_url:
+            queue = ArqQueue(settings)
+            await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}:retry")
+            await queue.close()
+            print(f"message {outbox_id} queued for sending")
+        else:
+            print(f"message {outbox_id} queued; the running app sends it within a minute")
+        return 0
+
+    return await _with_db(settings, work)
+
+
 def serve(host: str, port: int, workers: int) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -174,6 +215,13 @@ def parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--workers", type=int, default=1)
     worker_p = sub.add_parser("worker", help="run the arq worker (needs REDIS_URL)")
     worker_p.add_argument("--check", action="store_true", help="health check, then exit")
+    outbox = sub.add_parser("outbox", help="inspect and retry outgoing mail").add_subparsers(
+        dest="action", required=True
+    )
+    outbox_list_p = outbox.add_parser("list", help="list outbox messages, newest first")
+    outbox_list_p.add_argument("--failed", action="store_true", help="only failed messages")
+    outbox_retry_p = outbox.add_parser("retry", help="send a failed message again")
+    outbox_retry_p.add_argument("id", type=int)
     demo_p = sub.add_parser("demo", help="seed the demo company ISC with tickets")
     demo_p.add_argument("--count", type=int, default=3)
     return p
@@ -199,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args.host, args.port, args.workers)
     if command == "worker":
         return worker(settings, args.check)
+    if command == "outbox" and args.action == "list":
+        return asyncio.run(outbox_list(settings, args.failed))
+    if command == "outbox":
+        return asyncio.run(outbox_retry(settings, args.id))
     if command == "demo":
         return asyncio.run(demo(settings, args.count))
     return 2

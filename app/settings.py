@@ -84,6 +84,8 @@ class MailSettings:
     """SMTP_TIMEOUT: seconds before a connection or command times out."""
     max_attempts: int = 8
     """MAIL_MAX_ATTEMPTS: transient failures retried up to this many attempts."""
+    claim_timeout_seconds: int = 300
+    """MAIL_CLAIM_TIMEOUT: a send claimed longer ago is taken as lost (its worker died)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "smtp_password": "SMTP_PASSWORD",
         "smtp_timeout": "SMTP_TIMEOUT",
         "max_attempts": "MAIL_MAX_ATTEMPTS",
+        "claim_timeout_seconds": "MAIL_CLAIM_TIMEOUT",
     },
     "lra": {
         "name": "LRA_NAME",

@@ -33,8 +33,18 @@ def choose_type(
     page: Page, live_server: LiveServer, applicant_type: str, *, js: bool = True
 ) -> None:
     """Pick 本人/代理人; with JS htmx swaps the form in, without it the button posts."""
-    page.locator(TYPE_RADIO[applicant_type]).check()
-    if not js:
+    if js:
+        # The radio's change is an htmx GET that swaps #step1-main, not a page load.
+        with page.expect_response(
+            lambda r: (
+                f"applicant_type={applicant_type}" in r.url
+                and r.request.headers.get("hx-request") == "true"
+            )
+        ) as swapped:
+            page.locator(TYPE_RADIO[applicant_type]).check()
+        assert swapped.value.status == 200, swapped.value.status
+    else:
+        page.locator(TYPE_RADIO[applicant_type]).check()
         page.get_by_role("button", name="申請者を選択する").click()
     expect(page).to_have_url(live_server.url(f"/register/step1?applicant_type={applicant_type}"))
     expect(page.locator(TYPE_RADIO[applicant_type])).to_be_checked()

@@ -17,9 +17,6 @@ from app.settings import MailSettings
 
 log = logging.getLogger("jcan.mail")
 
-# A claim older than this is taken to belong to a worker that died mid-send.
-STALE_CLAIM = timedelta(minutes=5)
-
 
 async def queue_message(
     env: jinja2.Environment,
@@ -61,10 +58,11 @@ def backoff(attempts: int) -> float:
     return float(min(15 * 2 ** max(attempts - 1, 0), 1800))
 
 
-async def claim(outbox_id: int, now: datetime) -> dict[str, Any] | None:
-    """Take the row for this worker with one conditional UPDATE (pending, or a stale claim)."""
-    claimable = (OutboxMessage.status == PENDING) | (
-        (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM)
+async def claim(outbox_id: int, now: datetime, stale_after: timedelta) -> dict[str, Any] | None:
+    """Take the row for this worker with one conditional UPDATE: pending and due, or claimed
+    by a worker that died mid-send (a claim older than `stale_after`)."""
+    claimable = ((OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= now)) | (
+        (OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - stale_after)
     )
     rows = (
         await OutboxMessage.update(
@@ -85,7 +83,7 @@ async def deliver(
 ) -> Delivery:
     """Send one outbox row at most once per claim; record the outcome on the row."""
     now = now or utcnow()
-    row = await claim(outbox_id, now)
+    row = await claim(outbox_id, now, timedelta(seconds=settings.claim_timeout_seconds))
     if row is None:
         return Delivery("skipped")
     message = to_email_message(
@@ -131,15 +129,50 @@ async def _finish(outbox_id: int, status: str, error: str) -> None:
     ).where(OutboxMessage.id == outbox_id)
 
 
-async def due_ids(now: datetime, limit: int = 100) -> list[int]:
+async def due_ids(now: datetime, stale_after: timedelta, limit: int = 100) -> list[int]:
     """Rows the relay should (re-)enqueue: pending and due, or claimed by a dead worker."""
     rows = (
         await OutboxMessage.select(OutboxMessage.id)
         .where(
             ((OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= now))
-            | ((OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - STALE_CLAIM))
+            | ((OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - stale_after))
         )
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
     return [int(r["id"]) for r in rows]
+
+
+async def list_messages(status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Outbox rows for operators (no bodies), newest first."""
+    query = OutboxMessage.select(
+        OutboxMessage.id,
+        OutboxMessage.template,
+        OutboxMessage.recipient,
+        OutboxMessage.status,
+        OutboxMessage.attempts,
+        OutboxMessage.last_error,
+        OutboxMessage.created_at,
+        OutboxMessage.sent_at,
+    )
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return [dict(r) for r in await query.order_by(OutboxMessage.id, ascending=False).limit(limit)]
+
+
+async def requeue_failed(outbox_id: int, now: datetime | None = None) -> bool:
+    """Give a failed row a fresh start (attempts reset); True when it was failed."""
+    now = now or utcnow()
+    rows = (
+        await OutboxMessage.update(
+            {
+                OutboxMessage.status: PENDING,
+                OutboxMessage.attempts: 0,
+                OutboxMessage.next_attempt_at: now,
+                OutboxMessage.claimed_at: None,
+            }
+        )
+        .where((OutboxMessage.id == outbox_id) & (OutboxMessage.status == FAILED))
+        .returning(OutboxMessage.id)
+    )
+    return bool(rows)

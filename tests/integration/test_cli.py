@@ -71,3 +71,29 @@ def test_worker_without_redis_says_how_jobs_run():
 async def test_migrate_is_idempotent():
     result = jcan("migrate")
     assert result.returncode == 0, result.stderr
+
+
+async def test_outbox_list_failed_and_retry(client, app, smtp_sink):
+    from app.mail.service import queue_message
+    from app.mail.tables import PENDING, OutboxMessage
+    from tasks.send_mail import send_mail
+    from tests.tasks.test_jobs import _mail_context
+
+    s = app.state.services
+    outbox_id = await queue_message(
+        s.env, "registration_link", "gone@example.com", _mail_context(), "x"
+    )
+    smtp_sink.reply = "550 5.1.1 no such user"
+    assert await send_mail({"settings": s.settings}, outbox_id) == "failed"
+    listed = jcan("outbox", "list", "--failed")
+    assert listed.returncode == 0
+    [line] = listed.stdout.splitlines()
+    assert line.startswith(f"{outbox_id}\tfailed\tregistration_link\t*@example.com\t")
+    assert "gone@" not in listed.stdout  # no personal data on operators' terminals
+    retried = jcan("outbox", "retry", str(outbox_id), env={"REDIS_URL": ""})
+    assert retried.returncode == 0, retried.stderr
+    row = await OutboxMessage.select().where(OutboxMessage.id == outbox_id).first()
+    assert row["status"] == PENDING and row["attempts"] == 0
+    again = jcan("outbox", "retry", str(outbox_id))
+    assert again.returncode == 1
+    assert jcan("outbox", "list", "--failed").stdout.strip() == "no failed messages"

@@ -34,12 +34,15 @@ async def test_a_lost_enqueue_is_repaired_by_the_relay(client, app, smtp_sink):
     )
     assert smtp_sink.to("late@example.com") == []
     queue = RecordingQueue()
-    assert await relay_outbox({"queue": queue}) == 1
+    assert await relay_outbox({"queue": queue, "settings": app.state.services.settings}) == 1
     assert queue.jobs == [("send_mail", (outbox_id,))]
     await send_mail({"settings": s.settings}, outbox_id)
     assert len(await wait_for_mail(smtp_sink, "late@example.com")) == 1
     # Sent rows are never relayed again, and a second delivery attempt sends nothing.
-    assert await relay_outbox({"queue": RecordingQueue()}) == 0
+    assert (
+        await relay_outbox({"queue": RecordingQueue(), "settings": app.state.services.settings})
+        == 0
+    )
     assert await send_mail({"settings": s.settings}, outbox_id) == "skipped"
     assert len(smtp_sink.to("late@example.com")) == 1
 
@@ -55,7 +58,10 @@ async def test_permanent_smtp_refusal_marks_the_row_failed_without_retry(client,
     assert await send_mail({"settings": s.settings}, outbox_id) == "failed"
     row = await OutboxMessage.select().where(OutboxMessage.id == outbox_id).first()
     assert row["status"] == FAILED and "550" in row["last_error"]
-    assert await relay_outbox({"queue": RecordingQueue()}) == 0
+    assert (
+        await relay_outbox({"queue": RecordingQueue(), "settings": app.state.services.settings})
+        == 0
+    )
 
 
 async def test_unreachable_smtp_is_retried_later_with_backoff(client, app, variant):
@@ -77,7 +83,10 @@ async def test_unreachable_smtp_is_retried_later_with_backoff(client, app, varia
     assert row["status"] == PENDING and row["attempts"] == 1
     assert row["next_attempt_at"] > utcnow() + timedelta(seconds=10)
     # Not due yet, so the relay leaves it alone.
-    assert await relay_outbox({"queue": RecordingQueue()}) == 0
+    assert (
+        await relay_outbox({"queue": RecordingQueue(), "settings": app.state.services.settings})
+        == 0
+    )
 
 
 async def test_registration_mail_is_sent_exactly_once(client, smtp_sink):
