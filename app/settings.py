@@ -84,6 +84,8 @@ class MailSettings:
     """SMTP_TIMEOUT: seconds before a connection or command times out."""
     max_attempts: int = 8
     """MAIL_MAX_ATTEMPTS: transient failures retried up to this many attempts."""
+    retry_base_seconds: float = 15.0
+    """MAIL_RETRY_BASE_SECONDS: first retry delay; doubles per attempt, at most 30 minutes."""
     claim_timeout_seconds: int = 300
     """MAIL_CLAIM_TIMEOUT: a send claimed longer ago is taken as lost (its worker died)."""
 
@@ -155,6 +157,7 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "smtp_password": "SMTP_PASSWORD",
         "smtp_timeout": "SMTP_TIMEOUT",
         "max_attempts": "MAIL_MAX_ATTEMPTS",
+        "retry_base_seconds": "MAIL_RETRY_BASE_SECONDS",
         "claim_timeout_seconds": "MAIL_CLAIM_TIMEOUT",
     },
     "lra": {

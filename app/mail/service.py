@@ -53,9 +53,9 @@ class Delivery:
     retry_in: float = 0.0
 
 
-def backoff(attempts: int) -> float:
+def backoff(attempts: int, base: float = 15.0) -> float:
     """Seconds before the next try: 15 s, 30 s, 1 min, 2 min ... at most 30 min."""
-    return float(min(15 * 2 ** max(attempts - 1, 0), 1800))
+    return float(min(base * 2 ** max(attempts - 1, 0), 1800.0))
 
 
 async def claim(outbox_id: int, now: datetime, stale_after: timedelta) -> dict[str, Any] | None:
@@ -105,7 +105,7 @@ async def deliver(
             await _finish(outbox_id, FAILED, f"gave up after {row['attempts']} attempts: {exc}")
             log.error("mail %s failed after %s attempts: %s", outbox_id, row["attempts"], exc)
             return Delivery("failed")
-        delay = backoff(row["attempts"])
+        delay = backoff(row["attempts"], settings.retry_base_seconds)
         await OutboxMessage.update(
             {
                 OutboxMessage.status: PENDING,
