@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Rate-limit counters shared by every replica of the app.
         stores = StoreRegistry(
             default_factory=lambda name: RedisStore.with_client(
-                url=settings.jobs.redis_url, namespace=f"jcan:{name}"
+                url=settings.jobs.redis_url, namespace=f"{settings.jobs.queue_name}:{name}"
             )
         )
 

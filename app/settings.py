@@ -184,6 +184,17 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+SECTIONS: dict[str, type[Any]] = {
+    "app": AppSettings,
+    "database": DatabaseSettings,
+    "jobs": JobSettings,
+    "mail": MailSettings,
+    "lra": LraSettings,
+    "security": SecuritySettings,
+    "registration": RegistrationSettings,
+}
+
+
 def _convert(raw: str, default: Any, name: str) -> Any:
     if isinstance(default, bool):
         if raw.lower() in ("1", "true", "yes", "on"):
@@ -229,16 +240,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
-        sections = {
-            "app": AppSettings,
-            "database": DatabaseSettings,
-            "jobs": JobSettings,
-            "mail": MailSettings,
-            "lra": LraSettings,
-            "security": SecuritySettings,
-            "registration": RegistrationSettings,
-        }
-        built = {key: _section(cls_, _ENV_NAMES[key], environ) for key, cls_ in sections.items()}
+        built = {key: _section(cls_, _ENV_NAMES[key], environ) for key, cls_ in SECTIONS.items()}
         settings = cls(**built)
         # Paths under VAR_DIR follow it unless set on their own.
         if "VAR_DIR" in environ:
@@ -285,16 +287,7 @@ def env_documentation() -> list[tuple[str, str, str]]:
     import inspect
 
     rows: list[tuple[str, str, str]] = []
-    sections = {
-        "app": AppSettings,
-        "database": DatabaseSettings,
-        "jobs": JobSettings,
-        "mail": MailSettings,
-        "lra": LraSettings,
-        "security": SecuritySettings,
-        "registration": RegistrationSettings,
-    }
-    for key, cls_ in sections.items():
+    for key, cls_ in SECTIONS.items():
         source = inspect.getsource(cls_)
         defaults = cls_()
         for f in fields(cls_):

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import httpx
 
 from app.asgi import create_app
 from tests.helpers import CSRF, title
+
+
+@asynccontextmanager
+async def client_for(settings, base_url="http://testserver.local"):
+    """A client for an app built from these settings (its services started and stopped)."""
+    application = create_app(settings)
+    await application.state.services.start()
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as c:
+            yield c
+    finally:
+        await application.state.services.stop()
 
 
 async def test_top_page_has_title_obligations_contact_and_agree(client):
@@ -108,60 +123,42 @@ async def test_cookies_are_secure_in_production(variant):
         app={"env": "production", "secret_key": "x" * 40, "base_url": "https://lra.example.jp"}
     )
     settings.validate()
-    application = create_app(settings)
-    await application.state.services.start()
-    try:
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="https://lra.example.jp") as c:
-            response = await c.get("/register/step1")
-            cookies = response.headers.get_list("set-cookie")
-            assert cookies and all("Secure" in c for c in cookies)
-    finally:
-        await application.state.services.stop()
+    async with client_for(settings, "https://lra.example.jp") as c:
+        response = await c.get("/register/step1")
+        cookies = response.headers.get_list("set-cookie")
+        assert cookies and all("Secure" in cookie for cookie in cookies)
 
 
 async def test_registration_posts_and_captcha_are_rate_limited(variant, smtp_sink):
     settings = variant(security={"rate_limit_per_minute": 3, "trusted_proxy": True})
-    application = create_app(settings)
-    await application.state.services.start()
-    try:
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
-            headers = {"X-Forwarded-For": f"203.0.113.{id(c) % 250}"}
-            statuses = [
-                (
-                    await c.get("/captcha/nonexistent-challenge-id/image.png", headers=headers)
-                ).status_code
-                for _ in range(4)
-            ]
-            assert statuses[:3] == [404, 404, 404]
-            assert statuses[3] == 429
-            page = await c.get("/captcha/nonexistent-challenge-id/image.png", headers=headers)
-            assert "アクセスが集中しています" in page.text
-            # Ordinary pages are not limited.
-            assert (await c.get("/", headers=headers)).status_code == 200
-    finally:
-        await application.state.services.stop()
+    async with client_for(settings) as c:
+        headers = {"X-Forwarded-For": "203.0.113.9"}
+        statuses = [
+            (
+                await c.get("/captcha/nonexistent-challenge-id/image.png", headers=headers)
+            ).status_code
+            for _ in range(4)
+        ]
+        assert statuses[:3] == [404, 404, 404]
+        assert statuses[3] == 429
+        page = await c.get("/captcha/nonexistent-challenge-id/image.png", headers=headers)
+        assert "アクセスが集中しています" in page.text
+        # Ordinary pages are not limited.
+        assert (await c.get("/", headers=headers)).status_code == 200
 
 
 async def test_registration_post_is_rate_limited_too(variant):
     settings = variant(security={"rate_limit_per_minute": 2, "trusted_proxy": True})
-    application = create_app(settings)
-    await application.state.services.start()
-    try:
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
-            headers = {"X-Forwarded-For": "198.51.100.7"}
-            csrf = CSRF.search((await c.get("/register/step1", headers=headers)).text).group(1)
-            statuses = [
-                (
-                    await c.post("/register/step1", data={"_csrf_token": csrf}, headers=headers)
-                ).status_code
-                for _ in range(3)
-            ]
-            assert statuses == [422, 422, 429]
-    finally:
-        await application.state.services.stop()
+    async with client_for(settings) as c:
+        headers = {"X-Forwarded-For": "198.51.100.7"}
+        csrf = CSRF.search((await c.get("/register/step1", headers=headers)).text).group(1)
+        statuses = [
+            (
+                await c.post("/register/step1", data={"_csrf_token": csrf}, headers=headers)
+            ).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [422, 422, 429]
 
 
 async def test_no_personal_data_or_tokens_in_our_logs(client, smtp_sink, caplog):
