@@ -72,8 +72,13 @@ class ArqQueue:
         try:
             if self.redis is None:
                 self.redis = await self._connect()
+            queue_name = self.settings.jobs.queue_name
+            # arq job ids are global to the Redis database: scope them to our queue.
             await self.redis.enqueue_job(
-                function, *args, _job_id=job_id, _queue_name=self.settings.jobs.queue_name
+                function,
+                *args,
+                _job_id=f"{queue_name}:{job_id}" if job_id else None,
+                _queue_name=queue_name,
             )
         except Exception as exc:
             log.warning("enqueue of %s failed (%s); the relay will pick it up", function, exc)

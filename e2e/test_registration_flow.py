@@ -408,6 +408,10 @@ def test_captcha_refresh_swaps_in_a_new_image(page: Page, live_server: LiveServe
     )
     hidden_id = page.locator("input[name=captcha_id]").get_attribute("value")
     assert hidden_id and hidden_id in second, "the hidden captcha_id must follow the new image"
+    audio = page.locator("audio.captcha__player").get_attribute("src")
+    assert audio == f"/captcha/{hidden_id}/audio.wav", audio
+    answer = page.request.get(audio)
+    assert answer.status == 200 and answer.headers["content-type"].startswith("audio/wav")
 
 
 def test_unknown_token_link_lands_on_the_invalid_page(page: Page, live_server: LiveServer) -> None:
@@ -448,3 +452,39 @@ def test_expired_and_used_links_land_on_their_pages(page: Page, live_server: Liv
     page.goto(used)
     expect(page).to_have_url(live_server.url("/apply/link/used"))
     expect(page.locator("h1")).to_have_text("このURLは使用済みです")
+
+
+def test_confirm_offers_the_policies_in_new_windows_and_a_way_back(
+    page: Page, live_server: LiveServer
+) -> None:
+    ticket, address = live_server.issue_ticket(), new_address("back")
+    page.goto("/register/step1")
+    choose_type(page, live_server, "agent")
+    fill_step1(page, ticket, address)
+    submit_step1(page, live_server)
+
+    for name, path, heading in (
+        ("利用者の義務", "/policies/obligations", "利用者の義務"),
+        ("個人情報の取扱いについて", "/policies/privacy", "個人情報の取扱いについて"),
+    ):
+        with page.context.expect_page() as opened:
+            page.get_by_role("link", name=name).click()
+        policy = opened.value
+        policy.wait_for_load_state()
+        assert policy.url == live_server.url(path)
+        expect(policy.locator("h1")).to_have_text(heading)
+        policy.close()
+    expect(page).to_have_url(path_is(live_server, "/register/confirm"))
+
+    page.get_by_role("link", name="前へ").click()
+    expect(page).to_have_url(path_is(live_server, "/register/step1"))
+    expect(page.locator("#applicant-type-agent")).to_be_checked()
+    expect(page.locator("#company-code")).to_be_enabled()
+    expect(page.locator("#company-code")).to_have_value("ISC")
+    expect(page.locator("#ticket-number")).to_have_value(ticket)
+    expect(page.locator("#email")).to_have_value(address)
+    expect(page.locator("#email-confirm")).to_have_value(address)
+    expect(page.locator("#captcha-answer")).to_have_value("")
+    page.locator("#captcha-answer").fill("ABCDE")
+    submit_step1(page, live_server)
+    assert summary_value(page, "申請者") == "代理人"
