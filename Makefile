@@ -51,7 +51,7 @@ test-postgres: install
 
 ## Browser suite in its own pytest run (sync Playwright and pytest-asyncio do not mix).
 test-e2e: install
-	$(BIN)/python -m pytest -q -p no:asyncio e2e
+	$(BIN)/python -m pytest -q -p no:asyncio -W ignore::pytest.PytestConfigWarning e2e
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check app tasks tests e2e

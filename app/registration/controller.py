@@ -34,7 +34,9 @@ async def _step1(
 ) -> Response[Any]:
     settings = services(request).settings
     applicant_type = values.get("applicant_type", "")
-    challenge = await captcha.create_challenge(settings.registration)
+    chosen = applicant_type in form.APPLICANT_TYPES or block == "field_captcha"
+    # No challenge until a type is chosen: the fields cannot be used before that.
+    challenge = await captcha.create_challenge(settings.registration) if chosen else None
     values = {k: v for k, v in values.items() if k != "captcha_answer"}
     return page(
         request,
@@ -77,7 +79,13 @@ class RegistrationController(Controller):
     async def submit_step1(self, request: Req) -> Response[Any]:
         values = await form_values(request)
         action = values.get("action", "")
-        if action == "choose" and values.get("applicant_type") in form.APPLICANT_TYPES:
+        answered = any(values.get(name) for name in INLINE_FIELDS)
+        # Before a type is chosen the other fields are disabled and not posted: a submit then
+        # (the no-JS button, or Enter on a radio) means "choose this type".
+        choosing = action == "choose" or ("captcha_id" not in values and not answered)
+        if choosing and values.get("applicant_type") in form.APPLICANT_TYPES:
+            if answered:
+                return await _step1(request, values, {})  # a change of type: keep the answers
             return see_other(f"/register/step1?applicant_type={values['applicant_type']}")
         if action == "refresh_captcha":
             return await _step1(request, values, {})

@@ -321,3 +321,50 @@ async def test_inline_check_of_an_unknown_field_is_not_found(client):
     )
     assert response.status_code == 404
     assert "ページが見つかりません" in response.text
+
+
+async def test_changing_the_type_without_javascript_keeps_the_answers(client):
+    html, csrf, captcha_id = await step1_page(client, "self")
+    assert "申請者の変更を反映する" in html
+    assert 'value="choose">申請者を選択する' not in html  # never the default button once chosen
+    response = await client.post(
+        "/register/step1",
+        data={
+            "_csrf_token": csrf,
+            "applicant_type": "agent",
+            "company_code": "ISC",
+            "ticket_number": client.tickets[0],
+            "email": "agent@example.com",
+            "captcha_id": captcha_id,
+            "action": "choose",
+        },
+    )
+    assert response.status_code == 200
+    assert "代理人の方のメールアドレスを入力して下さい。" in response.text
+    assert input_value(response.text, "email") == "agent@example.com"
+    assert input_value(response.text, "ticket-number") == client.tickets[0]
+
+
+async def test_no_challenge_is_made_before_a_type_is_chosen(client):
+    before = await CaptchaChallenge.count()
+    html = (await client.get("/register/step1")).text
+    assert await CaptchaChallenge.count() == before
+    assert "captcha_id" not in html
+
+
+async def test_enter_on_a_radio_before_any_field_chooses_the_type(client):
+    csrf = CSRF.search((await client.get("/register/step1")).text).group(1)
+    response = await client.post(
+        "/register/step1",
+        data={"_csrf_token": csrf, "applicant_type": "self"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/register/step1?applicant_type=self"
+
+
+async def test_the_first_submit_button_is_the_hidden_default_next(client):
+    html, _, _ = await step1_page(client)
+    form = html[html.index("<form") :]
+    first_button = form[form.index("<button") : form.index(">", form.index("<button")) + 1]
+    assert first_button == '<button type="submit" hidden tabindex="-1">'
