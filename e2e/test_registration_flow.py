@@ -244,10 +244,8 @@ def test_step1_by_keyboard_alone(page: Page, live_server: LiveServer) -> None:
 def test_enter_in_a_text_field_submits_next_not_choose(page: Page, live_server: LiveServer) -> None:
     """Implicit submission (Enter in a field) must act as 次へ, the form's main action.
 
-    The form's first submit button in tree order is the hidden no-JS button
-    「申請者を選択する」(name=action value=choose, templates/registration/step1.html.jinja2),
-    so Enter posts action=choose and the controller redirects back to step 1, dropping
-    everything typed.
+    The CAPTCHA refresh and the no-JS type buttons are submit buttons too; a hidden default
+    button first in the form makes Enter post the form as 次へ would.
     """
     ticket, address = live_server.issue_ticket(), new_address("enter")
     page.goto("/register/step1")
@@ -356,12 +354,8 @@ def test_inline_check_of_unknown_ticket_and_mismatched_email(
 
 
 def test_inline_checks_are_not_lost_on_a_slow_network(page: Page, live_server: LiveServer) -> None:
-    """Leaving two fields within one round trip must check both of them.
-
-    hx-sync="closest form:abort" on every inline field (templates/macros/form.html.jinja2,
-    macro _inline) makes htmx DROP a field's check while another field's check is in flight,
-    so on a slow connection the second field never gets its message.
-    """
+    """Leaving two fields within one round trip must check both of them: each field syncs
+    on itself (hx-sync="this:replace"), never on the shared form, where htmx would drop one."""
     page.goto("/register/step1?applicant_type=self")
     with inline_check(page, "company_code"):
         page.locator("#company-code").select_option("ISC")
