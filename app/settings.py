@@ -126,8 +126,8 @@ class RegistrationSettings:
     """ACCESS_TOKEN_TTL_HOURS: how long the emailed link stays valid (3 days)."""
     captcha_ttl_seconds: int = 600
     """CAPTCHA_TTL_SECONDS: how long a CAPTCHA challenge can be answered (10 minutes)."""
-    captcha_length: int = 5
-    """CAPTCHA_LENGTH: characters in a challenge."""
+    captcha_length: int = 6
+    """CAPTCHA_LENGTH: digits in a challenge."""
     captcha_test_answer: str = ""
     """CAPTCHA_TEST_ANSWER: dev/test only; every challenge's answer. Refused in production."""
 

@@ -12,8 +12,10 @@ from app.captcha.tables import CaptchaChallenge
 from app.db import utcnow
 from app.settings import RegistrationSettings
 
-# Letters and digits that have audio voices (0-9, A-Z) and do not look alike in the image.
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# Digits only: each has an audio voice, and spoken digits cannot be confused the way the
+# rhyming English letters (B, D, E, P, T, V...) are, least of all by Japanese listeners.
+ALPHABET = "0123456789"
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 class Verdict(Enum):
@@ -30,8 +32,10 @@ class Challenge:
 
 
 def normalise_answer(raw: str) -> str:
-    """Full-width to half-width, no spaces, upper case: answers are case-insensitive."""
-    return "".join(unicodedata.normalize("NFKC", raw).split()).upper()
+    """Full-width to half-width, no spaces, upper case (answers are case-insensitive), and
+    letters typed for look-alike digits (O for 0, I or l for 1) read as those digits."""
+    text = "".join(unicodedata.normalize("NFKC", raw).split()).upper()
+    return text.translate(_LOOKALIKES)  # stored answers pass through here too
 
 
 def new_answer(settings: RegistrationSettings) -> str:

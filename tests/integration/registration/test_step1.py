@@ -199,14 +199,29 @@ async def test_wrong_captcha_answer_is_refused(client):
     assert error_of(html, "captcha-answer").startswith("画像の文字が正しくありません。")
 
 
-async def test_captcha_answer_is_case_insensitive(client):
-    _html, _csrf, captcha_id = await step1_page(client)
+async def test_captcha_answer_is_case_and_width_insensitive(client, app):
+    from dataclasses import replace
+
+    s = app.state.services
+    letters = replace(s.settings.registration, captcha_test_answer="AbCdE")
+    from app.captcha.service import create_challenge
+
+    challenge = await create_challenge(letters)
+    response = await post_step1(client, captcha_id=challenge.public_id, captcha_answer="abcde")
+    assert response.status_code == 303
+    _, _, captcha_id = await step1_page(client)
     row = (
         await CaptchaChallenge.select(CaptchaChallenge.answer)
         .where(CaptchaChallenge.public_id == captcha_id)
         .first()
     )
-    response = await post_step1(client, captcha_id=captcha_id, captcha_answer=row["answer"].lower())
+    full_width = row["answer"].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    response = await post_step1(
+        client,
+        ticket_number=client.tickets[1],
+        captcha_id=captcha_id,
+        captcha_answer=full_width,
+    )
     assert response.status_code == 303
 
 
