@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -166,8 +167,6 @@ class RegistrationController(Controller):
         done = request.session.get("done")
         if not done:
             return see_other("/")
-        from datetime import datetime
-
         return page(
             request,
             "registration/complete.html.jinja2",
