@@ -9,7 +9,7 @@ export PICCOLO_CONF := app.piccolo_conf
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-unit test-sqlite test-postgres test-e2e lint format i18n i18n-compile bench clean
+.PHONY: install run test test-unit test-sqlite test-postgres test-drills test-e2e lint format i18n i18n-compile bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ i18n-compile: $(BIN)/.installed
 ## Extract every marked text into the catalogs (Japanese is the source language).
 i18n: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o app/locale/messages.pot .
-	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -D messages --no-fuzzy-matching
+	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -D messages --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/python -m app.i18n fill-source app/locale/ja/LC_MESSAGES/messages.po
 	$(BIN)/pybabel compile -d app/locale -D messages
 
@@ -35,7 +35,7 @@ run: install
 	@echo "Serving at http://127.0.0.1:8000 (mail is written to var/mail/)"
 	$(BIN)/jcan serve
 
-test: install test-unit test-sqlite test-postgres test-e2e
+test: install test-unit test-sqlite test-postgres test-drills test-e2e
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
@@ -48,6 +48,11 @@ test-sqlite: install
 test-postgres: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python -m pytest -q tests/integration tests/tasks
+
+## Failure drills: Redis, the worker and the SMTP server fail (real services, own processes).
+test-drills: install
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/python -m pytest -q tests/drills
 
 ## Browser suite in its own pytest run (sync Playwright and pytest-asyncio do not mix).
 test-e2e: install

@@ -11,7 +11,6 @@ from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
@@ -49,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.jobs.redis_url:
         # Rate-limit counters shared by every replica of the app.
         stores = StoreRegistry(
-            default_factory=lambda name: RedisStore.with_client(
+            default_factory=lambda name: security.RedisOrMemoryStore.with_client(
                 url=settings.jobs.redis_url, namespace=f"{settings.jobs.queue_name}:{name}"
             )
         )

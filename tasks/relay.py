@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.db import utcnow
-from app.mail.service import due_ids
+from app.mail.service import due_ids, lost_claims
 from app.settings import Settings
 
 log = logging.getLogger("jcan.jobs")
@@ -15,9 +15,19 @@ log = logging.getLogger("jcan.jobs")
 
 async def relay_outbox(ctx: dict[str, Any]) -> int:
     settings: Settings = ctx["settings"]
-    ids = await due_ids(utcnow(), timedelta(seconds=settings.mail.claim_timeout_seconds))
+    now = utcnow()
+    ids = await due_ids(now)
     for outbox_id in ids:
         await ctx["queue"].enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
     if ids:
         log.info("relay enqueued %d pending message(s)", len(ids))
-    return len(ids)
+    # A worker killed mid-send leaves its job id taken in Redis (arq keeps the job "in
+    # progress" until its job timeout has passed), so that id would be refused: each lost
+    # claim gets a job id of its own.
+    lost = await lost_claims(now, timedelta(seconds=settings.mail.claim_timeout_seconds))
+    for outbox_id, attempts in lost:
+        job_id = f"send_mail:{outbox_id}:lost-claim-{attempts}"
+        await ctx["queue"].enqueue("send_mail", outbox_id, job_id=job_id)
+    if lost:
+        log.info("relay re-enqueued %d message(s) whose worker died mid-send", len(lost))
+    return len(ids) + len(lost)

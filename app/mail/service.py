@@ -129,18 +129,29 @@ async def _finish(outbox_id: int, status: str, error: str) -> None:
     ).where(OutboxMessage.id == outbox_id)
 
 
-async def due_ids(now: datetime, stale_after: timedelta, limit: int = 100) -> list[int]:
-    """Rows the relay should (re-)enqueue: pending and due, or claimed by a dead worker."""
+async def due_ids(now: datetime, limit: int = 100) -> list[int]:
+    """Rows the relay should (re-)enqueue: pending and due."""
     rows = (
         await OutboxMessage.select(OutboxMessage.id)
-        .where(
-            ((OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= now))
-            | ((OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - stale_after))
-        )
+        .where((OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= now))
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
     return [int(r["id"]) for r in rows]
+
+
+async def lost_claims(
+    now: datetime, stale_after: timedelta, limit: int = 100
+) -> list[tuple[int, int]]:
+    """(id, attempts) of rows claimed by a worker that died mid-send (claim older than
+    `stale_after`); attempts numbers the lost claim."""
+    rows = (
+        await OutboxMessage.select(OutboxMessage.id, OutboxMessage.attempts)
+        .where((OutboxMessage.status == SENDING) & (OutboxMessage.claimed_at < now - stale_after))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return [(int(r["id"]), int(r["attempts"])) for r in rows]
 
 
 async def list_messages(status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Any
 
 from litestar import Request
@@ -9,9 +11,14 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
 from litestar.types import Message, Scope
+from redis.exceptions import RedisError
 
 from app.settings import Settings
+
+log = logging.getLogger("jcan.web")
 
 CSP = "; ".join(
     [
@@ -100,3 +107,37 @@ def rate_limit_config(settings: Settings) -> RateLimitConfig:
         identifier_for_request=_client_address(settings.security.trusted_proxy),
         exclude=["/static"],
     )
+
+
+class RedisOrMemoryStore(RedisStore):
+    """Rate-limit counters in Redis, shared by every replica; while Redis is unreachable, in
+    this process's memory. A Redis outage must neither fail registrations (their mail waits
+    in the outbox for the relay) nor lift the limit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._memory = MemoryStore()
+        self._redis_down = False
+
+    def _fall_back(self, exc: RedisError) -> None:
+        if not self._redis_down:
+            log.warning("Redis unavailable (%s); rate limits count in memory", exc)
+        self._redis_down = True
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        try:
+            value = await super().get(key, renew_for)
+        except RedisError as exc:
+            self._fall_back(exc)
+            return await self._memory.get(key, renew_for)
+        self._redis_down = False
+        return value
+
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        try:
+            await super().set(key, value, expires_in)
+        except RedisError as exc:
+            self._fall_back(exc)
+            await self._memory.set(key, value, expires_in)

@@ -152,3 +152,31 @@ def _mail_context() -> dict:
         "expires_at": utcnow(),
         "ttl_hours": 72,
     }
+
+
+async def test_a_claim_lost_with_its_worker_is_relayed_under_a_fresh_job_id(client, app):
+    """The dead worker's job id stays taken in Redis: the relay must not reuse it."""
+    from app.mail.service import queue_message
+    from app.mail.tables import SENDING
+
+    s = app.state.services
+    outbox_id = await queue_message(
+        s.env, "registration_link", "lost@example.com", _mail_context(), "x"
+    )
+    await OutboxMessage.update(
+        {
+            OutboxMessage.status: SENDING,
+            OutboxMessage.attempts: 1,
+            OutboxMessage.claimed_at: utcnow() - timedelta(hours=1),
+        }
+    ).where(OutboxMessage.id == outbox_id)
+    queue = RecordingQueue()
+    queue_ids: list[str | None] = []
+
+    async def enqueue(function, *args, job_id=None):
+        queue_ids.append(job_id)
+
+    queue.enqueue = enqueue
+    await relay_outbox({"queue": queue, "settings": s.settings})
+    assert queue_ids == [f"send_mail:{outbox_id}:lost-claim-1"]
+    assert await send_mail({"settings": s.settings}, outbox_id) == "sent"

@@ -171,6 +171,10 @@ async def test_no_personal_data_or_tokens_in_our_logs(client, smtp_sink, caplog)
         client, email="secret.person@example.com", email_confirm="secret.person@example.com"
     )
     [message] = await wait_for_mail(smtp_sink, "secret.person@example.com")
+    from app.mail.tables import SENT
+    from tests.tasks.test_jobs import wait_for_status
+
+    await wait_for_status(SENT)  # the worker logs "mail N sent" after recording it
     token = link_in(message).rsplit("/", 1)[1]
     await client.get(link_in(message))
     ours = [r for r in caplog.records if not r.name.startswith(("mail.log", "httpx"))]
