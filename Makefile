@@ -62,6 +62,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check app tasks tests e2e
 	$(BIN)/ruff check app tasks tests e2e
 	$(BIN)/mypy
+	$(BIN)/hadolint Containerfile
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format app tasks tests e2e

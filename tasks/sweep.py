@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from app.captcha.service import delete_expired as delete_expired_challenges
@@ -12,20 +14,24 @@ from app.registration.service import delete_dead_tokens
 log = logging.getLogger("jcan.jobs")
 
 MAX_BATCHES = 20
+BATCH_SIZE = 500
 
 
 async def sweep_expired(ctx: dict[str, Any]) -> dict[str, int]:
-    now = utcnow()
-    counts = {"captcha_challenges": 0, "access_tokens": 0}
-    for _ in range(MAX_BATCHES):
-        removed = await delete_expired_challenges(now)
-        counts["captcha_challenges"] += removed
-        if removed == 0:
-            break
-    for _ in range(MAX_BATCHES):
-        removed = await delete_dead_tokens(now)
-        counts["access_tokens"] += removed
-        if removed == 0:
-            break
+    """Delete what can no longer be used, at most MAX_BATCHES batches of each kind a run
+    (the next run goes on), so one sweep never holds the database for long. Idempotent."""
+    now = ctx.get("now") or utcnow()
+    batch_size = int(ctx.get("sweep_batch_size", BATCH_SIZE))
+    sweeps: dict[str, Callable[[datetime, int], Awaitable[int]]] = {
+        "captcha_challenges": delete_expired_challenges,
+        "access_tokens": delete_dead_tokens,
+    }
+    counts = dict.fromkeys(sweeps, 0)
+    for name, sweep in sweeps.items():
+        for _ in range(MAX_BATCHES):
+            removed = await sweep(now, batch_size)
+            counts[name] += removed
+            if removed < batch_size:
+                break
     log.info("sweep removed %s", counts)
     return counts

@@ -249,9 +249,13 @@ async def registration_for_token(token_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+# Expired tokens are kept this long so a late click still hears "expired", not "unknown".
+EXPIRED_TOKEN_GRACE = timedelta(days=7)
+
+
 async def delete_dead_tokens(now: datetime, batch_size: int = 500) -> int:
-    """Delete tokens expired for a day or more (kept a day so the link can say "expired")."""
-    cutoff = now - timedelta(days=1)
+    """Delete one batch of unused tokens expired for longer than the grace period."""
+    cutoff = now - EXPIRED_TOKEN_GRACE
     rows = (
         await AccessToken.select(AccessToken.id)
         .where((AccessToken.expires_at <= cutoff) & AccessToken.used_at.is_null())

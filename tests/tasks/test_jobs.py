@@ -112,8 +112,8 @@ async def test_sweep_removes_only_what_is_expired(client, smtp_sink):
     await register(client, ticket_number=client.tickets[1])
     await register(client, ticket_number=client.tickets[2])
     tokens = await AccessToken.select(AccessToken.id).order_by(AccessToken.id)
-    # One long dead, one just expired (kept a day to say "expired"), one live.
-    await AccessToken.update({AccessToken.expires_at: now - timedelta(days=2)}).where(
+    # One long dead, one just expired (kept a while to say "expired"), one live.
+    await AccessToken.update({AccessToken.expires_at: now - timedelta(days=8)}).where(
         AccessToken.id == tokens[0]["id"]
     )
     await AccessToken.update({AccessToken.expires_at: now - timedelta(hours=1)}).where(
