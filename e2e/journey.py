@@ -3,15 +3,59 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import ElementHandle, Page, expect
 
 from e2e.conftest import CAPTCHA_ANSWER, COMPANY, LiveServer
 
 TYPE_RADIO = {"self": "#applicant-type", "agent": "#applicant-type-agent"}
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """What the pages show for one applicant type."""
+
+    label: str  # 申請者 on the confirm page and /apply
+    email_hint: str  # part of the e-mail field's hint on step 1
+    lanes: tuple[tuple[str, tuple[str, ...]], ...]  # the flow diagram: (title, steps) per lane
+
+
+_REGISTRATION = (
+    "申請者情報入力",
+    "確認",
+    "完了",
+    "確認メール受信",
+    "発行申請情報入力",
+    "確認",
+    "完了",
+)
+_ISSUANCE = ("数日後", "発行完了", "証明書を自動登録")
+APPLICANTS = {
+    "self": Applicant(
+        "本人", "ご自身のメールアドレス", (("証明書発行までの流れ", _REGISTRATION + _ISSUANCE),)
+    ),
+    "agent": Applicant(
+        "代理人",
+        "代理人の方のメールアドレス",
+        (
+            ("代理人作業", _REGISTRATION),
+            ("本人作業", ("確認メール受信", "申請情報承認", "完了", *_ISSUANCE)),
+        ),
+    ),
+}
+# The page -> (lane, position in the lane, label) of its step in the flow diagram. Every step
+# up to /apply belongs to the applicant, so to the first lane for both types.
+CURRENT_STEP = {
+    "step1": (0, 0, "申請者情報入力"),
+    "confirm": (0, 1, "確認"),
+    "complete": (0, 2, "完了"),
+    "apply": (0, 4, "発行申請情報入力"),
+}
+CURRENT_SUFFIX = "（現在の手順）"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 _axe = Axe()
 
@@ -29,6 +73,17 @@ def open_top_and_agree(page: Page, live_server: LiveServer) -> None:
     expect(page.locator("h1")).to_have_text("申請者確認情報の入力")
 
 
+def htmx_settled(page: Page) -> None:
+    """Wait until htmx has no request in flight and has settled its last swap.
+
+    htmx binds the hx-* attributes of swapped-in markup only when it settles (20 ms after
+    the swap): a key pressed on a new element before that is not seen by htmx.
+    """
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def choose_type(
     page: Page, live_server: LiveServer, applicant_type: str, *, js: bool = True
 ) -> None:
@@ -43,6 +98,7 @@ def choose_type(
         ) as swapped:
             page.locator(TYPE_RADIO[applicant_type]).check()
         assert swapped.value.status == 200, swapped.value.status
+        htmx_settled(page)
     else:
         page.locator(TYPE_RADIO[applicant_type]).check()
         page.get_by_role("button", name="申請者を選択する").click()
@@ -102,6 +158,67 @@ def open_link_and_see_application(
     expect(page.locator(".summary-list")).to_contain_text(ticket)
 
 
+def flow_diagram(page: Page) -> dict[str, Any]:
+    """The flow diagram as the accessibility tree sees it: lanes of list items, aria-current."""
+    return page.evaluate(
+        """() => {
+          const navs = [...document.querySelectorAll('nav.flow')];
+          const current = [...document.querySelectorAll('[aria-current]')].map(el => ({
+            tag: el.tagName.toLowerCase(), value: el.getAttribute('aria-current'),
+            inFlow: !!el.closest('nav.flow')}));
+          const lanes = navs.length !== 1 ? [] : [...navs[0].querySelectorAll('.flow__lane')]
+            .map(lane => {
+              const title = lane.querySelector('.flow__title');
+              const lists = [...lane.querySelectorAll('ol, ul')];
+              const items = lists.length ? [...lists[0].children] : [];
+              return {
+                title: title ? title.textContent.trim() : null,
+                lists: lists.map(l => l.tagName.toLowerCase()),
+                named: !!(title && title.id && lists.length
+                          && lists[0].getAttribute('aria-labelledby') === title.id),
+                steps: items.map(li => {
+                  const hidden = li.querySelector('.visually-hidden');
+                  const shown = [...li.childNodes].filter(n => n !== hidden);
+                  return {tag: li.tagName.toLowerCase(),
+                          label: shown.map(n => n.textContent).join('').trim(),
+                          hidden: hidden ? hidden.textContent.trim() : '',
+                          current: li.getAttribute('aria-current')};
+                }),
+              };
+            });
+          return {navs: navs.length, current, lanes};
+        }"""
+    )
+
+
+def assert_flow(page: Page, applicant_type: str, step: str) -> None:
+    """One ordered list per lane of this applicant type, and exactly one item of them all
+    marked aria-current="step": the one of `step` (a key of CURRENT_STEP)."""
+    flow = flow_diagram(page)
+    where = f"flow diagram of {applicant_type} on {step} ({page.url})"
+    assert flow["navs"] == 1, f"{where}: {flow['navs']} nav.flow elements"
+    lanes = flow["lanes"]
+    assert [lane["title"] for lane in lanes] == [t for t, _ in APPLICANTS[applicant_type].lanes]
+    for lane in lanes:
+        assert lane["lists"] == ["ol"], f"{where}: lane {lane['title']} is not one <ol>: {lane}"
+        assert lane["named"], f"{where}: the <ol> of {lane['title']} is not labelled by its title"
+        assert {s["tag"] for s in lane["steps"]} == {"li"}, f"{where}: {lane['steps']}"
+    labels = [tuple(s["label"] for s in lane["steps"]) for lane in lanes]
+    assert labels == [s for _, s in APPLICANTS[applicant_type].lanes], f"{where}: {labels}"
+    assert flow["current"] == [{"tag": "li", "value": "step", "inFlow": True}], (
+        f"{where}: want exactly one aria-current, on a step of the diagram: {flow['current']}"
+    )
+    marked = [
+        (i, j, s["label"], s["hidden"])
+        for i, lane in enumerate(lanes)
+        for j, s in enumerate(lane["steps"])
+        if s["current"] is not None
+    ]
+    assert marked == [(*CURRENT_STEP[step], CURRENT_SUFFIX)], (
+        f"{where}: current step (lane, position, label, hidden text) is {marked}"
+    )
+
+
 def summary_value(page: Page, key: str) -> str:
     row = page.locator(".summary-list__row").filter(has=page.locator("dt", has_text=key))
     return row.locator("dd").inner_text().strip()
@@ -150,6 +267,57 @@ def assert_no_horizontal_scroll(page: Page, label: str) -> None:
     )
 
 
+TEXT_SCALE = 2.0  # WCAG 1.4.4: text resized to 200 %
+_ENLARGE_TEXT = """(() => {
+  const size = () => document.documentElement.style.setProperty('font-size', '%s%%');
+  if (document.documentElement) size();
+  document.addEventListener('DOMContentLoaded', size);
+})()"""
+
+
+def enlarge_text(page: Page, scale: float = TEXT_SCALE) -> None:
+    """Resize text only, as a browser's font-size setting does: the root font size, on
+    every document the page loads from now on (htmx swaps keep the <html> element)."""
+    page.add_init_script(_ENLARGE_TEXT % round(scale * 100))
+
+
+def clipped_elements(page: Page) -> dict[str, Any]:
+    """Elements that clip their own content (overflow hidden/clip on an axis where it is larger
+    than the box), except .visually-hidden, which clips on purpose; and the root font size."""
+    return page.evaluate(
+        r"""() => {
+          const clips = v => v === 'hidden' || v === 'clip';
+          const found = [];
+          for (const el of [document.body, ...document.body.querySelectorAll('*')]) {
+            if (el.closest('.visually-hidden')) continue;
+            const s = getComputedStyle(el);
+            const dx = el.scrollWidth - el.clientWidth, dy = el.scrollHeight - el.clientHeight;
+            if ((clips(s.overflowX) && dx > 1) || (clips(s.overflowY) && dy > 1)) {
+              const cls = typeof el.className === 'string' && el.className
+                ? '.' + el.className.trim().split(/\s+/).join('.') : '';
+              const name = el.id ? '#' + el.id : el.tagName.toLowerCase() + cls;
+              found.push(`${name} overflow ${s.overflowX}/${s.overflowY} content `
+                + `${el.scrollWidth}x${el.scrollHeight} box ${el.clientWidth}x${el.clientHeight}`
+                + ` "${(el.innerText || el.value || '').trim().slice(0, 30)}"`);
+            }
+          }
+          return {rootFontSize: parseFloat(getComputedStyle(document.documentElement).fontSize),
+                  clipped: found};
+        }"""
+    )
+
+
+def assert_text_resizes(page: Page, label: str, scale: float = TEXT_SCALE) -> None:
+    """At `scale` times the text size: no horizontal scroll and no text cut off."""
+    found = clipped_elements(page)
+    assert found["rootFontSize"] == 16 * scale, (
+        f"{label}: root font size is {found['rootFontSize']}px, the resize did not apply"
+    )
+    assert_no_horizontal_scroll(page, f"{label} at {scale:.0%} text")
+    clipped = "\n".join(found["clipped"])
+    assert not clipped, f"{label}: text cut off at {scale:.0%} text size:\n{clipped}"
+
+
 def screenshot(page: Page, directory: Path, name: str) -> Path:
     path = directory / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -165,7 +333,13 @@ def focus_info(page: Page) -> dict[str, Any]:
           return {id: el.id, tag: el.tagName.toLowerCase(), cls: el.className || '',
                   text: (el.innerText || el.value || '').trim().slice(0, 40),
                   outlineStyle: s.outlineStyle, outlineWidth: parseFloat(s.outlineWidth) || 0,
-                  boxShadow: s.boxShadow, focusVisible: el.matches(':focus-visible')};
+                  boxShadow: s.boxShadow, focusVisible: el.matches(':focus-visible'),
+                  // Focus on a part of a native control (the audio player's buttons) sits in
+                  // its closed shadow tree: activeElement is the control, and it is not :focus.
+                  inShadow: el !== document.body && !el.matches(':focus'),
+                  inView: (() => { const r = el.getBoundingClientRect();
+                    return r.bottom > 0 && r.right > 0 && r.top < innerHeight
+                      && r.left < innerWidth; })()};
         }"""
     )
 
@@ -174,8 +348,48 @@ def assert_focus_visible(page: Page, expected_id: str | None = None) -> dict[str
     info = focus_info(page)
     if expected_id is not None:
         assert info["id"] == expected_id, f"focus is on {info}, expected #{expected_id}"
+    assert not info["inShadow"], f"focus is inside a native control, see tab_to: {info}"
     outlined = info["outlineStyle"] != "none" and info["outlineWidth"] >= 2
     # Buttons carry a box-shadow at rest, so for them only an outline counts.
     shadowed = info["boxShadow"] != "none" and "button" not in str(info["cls"])
     assert outlined or shadowed, f"focused element has no visible focus indicator: {info}"
+    assert info["inView"], f"focused element is outside the viewport: {info}"
     return info
+
+
+def press(page: Page, key: str, expected_id: str | None = None) -> dict[str, Any]:
+    """Press one key; wherever focus lands, it must be visible."""
+    page.keyboard.press(key)
+    return assert_focus_visible(page, expected_id)
+
+
+def tab_to(
+    page: Page, *, id: str | None = None, text: str | None = None, limit: int = 15
+) -> dict[str, Any]:
+    """Tab until focus is on the element with this id or text, checking every stop on the way.
+
+    Chromium draws the focus ring of a native control's inner parts (the audio player's play
+    button) in a closed shadow tree that no style query reaches: for those stops the control
+    must look different while a part of it has focus than once focus has left it.
+    """
+    stops: list[str] = []
+    inside: list[tuple[str, ElementHandle, bytes]] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        info = focus_info(page)
+        stop = info["id"] or f"{info['tag']}:{info['text']}"
+        if info["inShadow"]:
+            control = page.evaluate_handle("document.activeElement").as_element()
+            assert control is not None
+            inside.append((f"{stop} (part {len(inside) + 1})", control, control.screenshot()))
+        else:
+            for part, control, focused in inside:
+                assert control.screenshot() != focused, (
+                    f"no visible focus on {part}: it looks the same without focus"
+                )
+            inside.clear()
+            assert_focus_visible(page)
+            if (id is None or info["id"] == id) and (text is None or info["text"] == text):
+                return info
+        stops.append(stop)
+    raise AssertionError(f"{limit} Tabs did not reach id={id!r} text={text!r}; stops: {stops}")

@@ -1,4 +1,5 @@
-"""Accessibility of every page state: axe (WCAG 2.2 AA rules), reflow at 320 CSS px, screenshots."""
+"""Accessibility of every page state: axe (WCAG 2.2 AA rules), reflow at 320 CSS px, text at
+200 %, screenshots."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from e2e.conftest import DESKTOP, NARROW, LiveServer
 from e2e.journey import (
     agree_and_register,
     assert_no_horizontal_scroll,
+    assert_text_resizes,
     axe_violations,
     choose_type,
     describe_violations,
+    enlarge_text,
     fill_step1,
     open_link_and_see_application,
     open_top_and_agree,
@@ -146,6 +149,17 @@ def test_page_reflows_at_320px_without_horizontal_scrolling(
     STATES[state](page, live_server)
     assert page.evaluate("window.innerWidth") == NARROW["width"]
     assert_no_horizontal_scroll(page, state)
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_page_keeps_all_text_at_200_percent_text_size(
+    page: Page, live_server: LiveServer, state: str
+) -> None:
+    """WCAG 1.4.4: text resized to 200 % (not zoomed) on a desktop window loses nothing."""
+    enlarge_text(page)
+    STATES[state](page, live_server)
+    assert page.evaluate("window.innerWidth") == DESKTOP["width"]
+    assert_text_resizes(page, state)
 
 
 # --- Screenshots of both journeys, desktop and 320 px -------------------------------------------

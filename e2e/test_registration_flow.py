@@ -7,21 +7,27 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import LiveServer
+from e2e.conftest import CAPTCHA_ANSWER, LiveServer
 from e2e.journey import (
+    APPLICANTS,
     agree_and_register,
+    assert_flow,
     assert_focus_visible,
     choose_type,
     fill_step1,
     focus_info,
+    htmx_settled,
     open_link_and_see_application,
     open_top_and_agree,
     path_is,
+    press,
     register,
     submit_step1,
     summary_value,
+    tab_to,
 )
 
 ERROR_TITLE = re.compile(r"^エラー: ")
@@ -38,75 +44,61 @@ def inline_check(page: Page, name: str) -> Iterator[None]:
         yield
 
 
-def lane_titles(page: Page) -> list[str]:
-    return [t.strip() for t in page.locator("nav.flow .flow__title").all_inner_texts()]
+def see_confirm(page: Page, applicant_type: str, ticket: str, address: str) -> None:
+    assert summary_value(page, "申請者") == APPLICANTS[applicant_type].label
+    assert summary_value(page, "チケット番号") == ticket, "ticket number not normalised on confirm"
+    assert summary_value(page, "メールアドレス") == address
+    assert_flow(page, applicant_type, "confirm")
 
 
-def current_steps(page: Page) -> list[str]:
-    return [t.strip() for t in page.locator("nav.flow li[aria-current='step']").all_text_contents()]
+def see_complete(page: Page, applicant_type: str, address: str) -> None:
+    assert summary_value(page, "送信先メールアドレス") == address
+    assert_flow(page, applicant_type, "complete")
 
 
-def test_self_registration_with_javascript_reaches_the_application(
-    page: Page, live_server: LiveServer
+def see_application(
+    page: Page, live_server: LiveServer, applicant_type: str, ticket: str, address: str
+) -> str:
+    """Open the emailed link: /apply shows the registration. Returns the link."""
+    link = live_server.wait_for_link(address)
+    open_link_and_see_application(page, live_server, link, ticket)
+    assert summary_value(page, "申請者") == APPLICANTS[applicant_type].label
+    assert summary_value(page, "メールアドレス") == address
+    assert_flow(page, applicant_type, "apply")
+    return link
+
+
+BOTH_TYPES = pytest.mark.parametrize("applicant_type", ["self", "agent"])
+
+
+@BOTH_TYPES
+def test_registration_with_javascript_reaches_the_application(
+    page: Page, live_server: LiveServer, applicant_type: str
 ) -> None:
-    ticket, address = live_server.issue_ticket(), new_address("self")
+    ticket, address = live_server.issue_ticket(), new_address(f"js-{applicant_type}")
     open_top_and_agree(page, live_server)
     expect(page.locator("nav.flow")).to_have_count(0)
     expect(page.locator("#company-code")).to_be_disabled()
     expect(page.get_by_role("button", name="申請者を選択する")).to_be_hidden()
 
-    choose_type(page, live_server, "self")
-    assert lane_titles(page) == ["証明書発行までの流れ"]
-    assert current_steps(page) == ["申請者情報入力（現在の手順）"]
-    expect(page.locator("#email-hint")).to_contain_text("ご自身のメールアドレス")
+    choose_type(page, live_server, applicant_type)
+    assert_flow(page, applicant_type, "step1")
+    expect(page.locator("#email-hint")).to_contain_text(APPLICANTS[applicant_type].email_hint)
 
     fill_step1(page, ticket.lower().replace("-", " "), address)
     submit_step1(page, live_server)
-    assert summary_value(page, "申請者") == "本人"
-    assert summary_value(page, "チケット番号") == ticket, "ticket number not normalised on confirm"
-    assert summary_value(page, "メールアドレス") == address
-    assert current_steps(page) == ["確認（現在の手順）"]
-
+    see_confirm(page, applicant_type, ticket, address)
     agree_and_register(page, live_server)
-    assert summary_value(page, "送信先メールアドレス") == address
-    assert current_steps(page) == ["完了（現在の手順）"]
-
-    link = live_server.wait_for_link(address)
-    open_link_and_see_application(page, live_server, link, ticket)
-    assert summary_value(page, "申請者") == "本人"
-    assert summary_value(page, "メールアドレス") == address
+    see_complete(page, applicant_type, address)
+    see_application(page, live_server, applicant_type, ticket, address)
 
 
-def test_agent_registration_shows_both_lanes_and_reaches_the_application(
-    page: Page, live_server: LiveServer
-) -> None:
-    ticket, address = live_server.issue_ticket(), new_address("agent")
-    open_top_and_agree(page, live_server)
-    choose_type(page, live_server, "agent")
-    assert lane_titles(page) == ["代理人作業", "本人作業"]
-    agent_lane = page.locator("nav.flow ol").nth(0)
-    principal_lane = page.locator("nav.flow ol").nth(1)
-    expect(agent_lane.locator("li").first).to_have_attribute("aria-current", "step")
-    expect(principal_lane).to_contain_text("申請情報承認")
-    expect(page.locator("#email-hint")).to_contain_text("代理人の方の")
-
-    fill_step1(page, ticket, address)
-    submit_step1(page, live_server)
-    assert summary_value(page, "申請者") == "代理人"
-    assert lane_titles(page) == ["代理人作業", "本人作業"]
-    agree_and_register(page, live_server)
-
-    link = live_server.wait_for_link(address)
-    open_link_and_see_application(page, live_server, link, ticket)
-    assert summary_value(page, "申請者") == "代理人"
-    assert lane_titles(page) == ["代理人作業", "本人作業"]
-
-
-def test_self_registration_works_without_javascript(
-    nojs_page: Page, live_server: LiveServer
+@BOTH_TYPES
+def test_registration_works_without_javascript(
+    nojs_page: Page, live_server: LiveServer, applicant_type: str
 ) -> None:
     page = nojs_page
-    ticket, address = live_server.issue_ticket(), new_address("nojs")
+    ticket, address = live_server.issue_ticket(), new_address(f"nojs-{applicant_type}")
     scripted: list[str] = []
     documents: list[tuple[str, str, int]] = []
     page.on(
@@ -127,14 +119,15 @@ def test_self_registration_works_without_javascript(
     expect(choose_button).to_be_visible()
     expect(page.locator("#company-code")).to_be_disabled()
 
-    choose_type(page, live_server, "self", js=False)
+    choose_type(page, live_server, applicant_type, js=False)
+    assert_flow(page, applicant_type, "step1")
+    expect(page.locator("#email-hint")).to_contain_text(APPLICANTS[applicant_type].email_hint)
     fill_step1(page, ticket, address)
     submit_step1(page, live_server)
-    assert summary_value(page, "チケット番号") == ticket
+    see_confirm(page, applicant_type, ticket, address)
     agree_and_register(page, live_server)
-
-    link = live_server.wait_for_link(address)
-    open_link_and_see_application(page, live_server, link, ticket)
+    see_complete(page, applicant_type, address)
+    link = see_application(page, live_server, applicant_type, ticket, address)
 
     assert not scripted, f"no script may send requests with JavaScript off: {scripted}"
     posts = [(method, url, status) for method, url, status in documents if method == "POST"]
@@ -159,86 +152,73 @@ def test_failed_step1_without_javascript_rerenders_with_errors(
     expect(page.locator("#captcha-answer")).to_have_attribute("aria-invalid", "true")
 
 
-def test_step1_by_keyboard_alone(page: Page, live_server: LiveServer) -> None:
-    ticket, address = live_server.issue_ticket(), new_address("kbd")
-    page.goto("/register/step1")
-    page.locator("body").focus()
-
-    page.keyboard.press("Tab")
-    info = assert_focus_visible(page)
+@BOTH_TYPES
+def test_registration_by_keyboard_alone(
+    page: Page, live_server: LiveServer, applicant_type: str
+) -> None:
+    """Tab, Shift+Tab, Space, Enter (and the arrows inside a radio group and a select),
+    from the top page to 申請登録; every focus stop on the way must be visible."""
+    ticket, address = live_server.issue_ticket(), new_address(f"kbd-{applicant_type}")
+    page.goto("/")
+    info = press(page, "Tab")
     assert info["text"] == "本文へ移動", f"first Tab should reach the skip link, got {info}"
-    page.keyboard.press("Tab")
-    assert focus_info(page)["text"].startswith("JCAN"), focus_info(page)
-    page.keyboard.press("Tab")
-    assert_focus_visible(page, "applicant-type")
-    page.keyboard.press("Shift+Tab")
-    assert focus_info(page)["tag"] == "a", "Shift+Tab should go back to the site name link"
-    page.keyboard.press("Tab")
-    assert_focus_visible(page, "applicant-type")
+    tab_to(page, text="同意する")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(path_is(live_server, "/register/step1"))
+    expect(page.locator("h1")).to_have_text("申請者確認情報の入力")
+
+    info = press(page, "Tab")
+    assert info["text"] == "本文へ移動", f"after a page change Tab should start over, got {info}"
+    assert press(page, "Tab")["text"].startswith("JCAN"), focus_info(page)
+    press(page, "Tab", "applicant-type")
+    assert press(page, "Shift+Tab")["tag"] == "a", "Shift+Tab should go back to the site name"
+    press(page, "Tab", "applicant-type")
 
     page.keyboard.press("Space")
     expect(page).to_have_url(live_server.url("/register/step1?applicant_type=self"))
     expect(page.locator("#applicant-type")).to_be_checked()
     expect(page.locator("#company-code")).to_be_enabled()
+    htmx_settled(page)
     assert_focus_visible(page, "applicant-type")  # focus survives the htmx swap
+    if applicant_type == "agent":  # the arrows move within the radio group and choose
+        page.keyboard.press("ArrowRight")
+        expect(page).to_have_url(live_server.url("/register/step1?applicant_type=agent"))
+        expect(page.locator("#applicant-type-agent")).to_be_checked()
+        htmx_settled(page)
+        assert_focus_visible(page, "applicant-type-agent")
+    expect(page.locator("#email-hint")).to_contain_text(APPLICANTS[applicant_type].email_hint)
+    assert_flow(page, applicant_type, "step1")
 
-    # Arrow keys move within the radio group and choose 代理人.
-    page.keyboard.press("ArrowRight")
-    expect(page).to_have_url(live_server.url("/register/step1?applicant_type=agent"))
-    expect(page.locator("#email-hint")).to_contain_text("代理人の方の")
-    assert_focus_visible(page, "applicant-type-agent")
-
-    page.keyboard.press("Tab")
-    assert_focus_visible(page, "company-code")
-    page.keyboard.press("ArrowDown")
+    press(page, "Tab", "company-code")
+    press(page, "ArrowDown", "company-code")
     expect(page.locator("#company-code")).to_have_value("ISC")
-    page.keyboard.press("Tab")
-    assert_focus_visible(page, "ticket-number")
-    page.keyboard.type(ticket)
-    page.keyboard.press("Tab")
-    assert_focus_visible(page, "email")
-    page.keyboard.type(address)
-    page.keyboard.press("Tab")
-    assert_focus_visible(page, "email-confirm")
-    page.keyboard.type(address)
-    page.keyboard.press("Shift+Tab")
-    assert_focus_visible(page, "email")
-    page.keyboard.press("Tab")
-    assert_focus_visible(page, "email-confirm")
+    for field_id, text in (
+        ("ticket-number", ticket),
+        ("email", address),
+        ("email-confirm", address),
+    ):
+        press(page, "Tab", field_id)
+        page.keyboard.type(text)
+    press(page, "Shift+Tab", "email")
+    press(page, "Tab", "email-confirm")
 
-    page.keyboard.press("Tab")
-    assert_focus_visible(page, "")  # 別の画像を表示 (a button without id)
-    assert focus_info(page)["text"] == "別の画像を表示"
-    for _ in range(6):  # the audio player and its download link come next
-        page.keyboard.press("Tab")
-        if focus_info(page)["id"] == "captcha-answer":
-            break
-    assert_focus_visible(page, "captcha-answer")
-    page.keyboard.type("abcde")
-    page.keyboard.press("Tab")
-    info = assert_focus_visible(page)
+    assert press(page, "Tab")["text"] == "別の画像を表示", focus_info(page)
+    tab_to(page, id="captcha-answer", limit=6)  # past the audio player and its download link
+    page.keyboard.type(CAPTCHA_ANSWER.lower())
+    info = press(page, "Tab")
     assert info["text"] == "次へ", f"after the CAPTCHA answer Tab should reach 次へ, got {info}"
     page.keyboard.press("Enter")
     expect(page).to_have_url(path_is(live_server, "/register/confirm"))
-    assert summary_value(page, "申請者") == "代理人"
-    assert summary_value(page, "チケット番号") == ticket
+    see_confirm(page, applicant_type, ticket, address)
 
-    # The confirm page by keyboard: to the checkbox, Space, on to 申請登録, Enter.
-    for _ in range(12):
-        page.keyboard.press("Tab")
-        if focus_info(page)["id"] == "agree":
-            break
-    assert_focus_visible(page, "agree")
-    page.keyboard.press("Space")
+    tab_to(page, id="agree")
+    press(page, "Space", "agree")
     expect(page.locator("#agree")).to_be_checked()
-    for _ in range(6):
-        page.keyboard.press("Tab")
-        if focus_info(page)["text"] == "申請登録":
-            break
-    assert_focus_visible(page)
+    tab_to(page, text="申請登録", limit=6)
     page.keyboard.press("Enter")
     expect(page).to_have_url(path_is(live_server, "/register/complete"))
-    live_server.wait_for_link(address)
+    see_complete(page, applicant_type, address)
+    see_application(page, live_server, applicant_type, ticket, address)
 
 
 def test_enter_in_a_text_field_submits_next_not_choose(page: Page, live_server: LiveServer) -> None:
