@@ -15,6 +15,7 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
 from app import db
+from app.application.approval_controller import ApprovalController
 from app.application.controller import ApplicationController
 from app.captcha.controller import CaptchaController
 from app.jobs import queue_for
@@ -23,7 +24,7 @@ from app.pages.controller import PagesController
 from app.registration.controller import RegistrationController
 from app.settings import ROOT, Settings
 from app.templating import make_environment
-from app.web import errors, security
+from app.web import bench, errors, security
 from app.web.state import Services
 
 
@@ -59,9 +60,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RegistrationController,
             CaptchaController,
             ApplicationController,
+            ApprovalController,
             create_static_files_router(
                 path="/static", directories=[ROOT / "static"], name="static"
             ),
+            *bench.routes(settings),
         ],
         lifespan=[lifespan],
         plugins=[HTMXPlugin()],

@@ -1,4 +1,5 @@
-"""The `jcan` management command: migrate, companies, tickets, serve, worker, demo data."""
+"""The `jcan` management command: migrate, companies, tickets, applications, outbox, serve,
+worker, demo data."""
 
 from __future__ import annotations
 
@@ -154,6 +155,17 @@ async def outbox_retry(settings: Settings, outbox_id: int) -> int:
     return await _with_db(settings, work)
 
 
+async def applications(settings: Settings, args: argparse.Namespace) -> int:
+    from app.application import commands
+
+    async def work() -> int:
+        if args.action == "list":
+            return await commands.applications_list(args.status)
+        return await commands.resend_approval(settings, args.reference)
+
+    return await _with_db(settings, work)
+
+
 def serve(host: str, port: int, workers: int) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -222,6 +234,15 @@ def parser() -> argparse.ArgumentParser:
     outbox_list_p.add_argument("--failed", action="store_true", help="only failed messages")
     outbox_retry_p = outbox.add_parser("retry", help="send a failed message again")
     outbox_retry_p.add_argument("id", type=int)
+    applications = sub.add_parser("applications", help="issuance applications").add_subparsers(
+        dest="action", required=True
+    )
+    applications_list_p = applications.add_parser("list", help="list applications, newest first")
+    applications_list_p.add_argument("--status", help="only this status (e.g. submitted)")
+    resend = applications.add_parser(
+        "resend-approval", help="send the principal a fresh approval link"
+    )
+    resend.add_argument("reference")
     demo_p = sub.add_parser("demo", help="seed the demo company ISC with tickets")
     demo_p.add_argument("--count", type=int, default=3)
     return p
@@ -253,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(outbox_retry(settings, args.id))
     if command == "demo":
         return asyncio.run(demo(settings, args.count))
+    if command == "applications":
+        return asyncio.run(applications(settings, args))
     return 2
 
 

@@ -31,11 +31,28 @@ def engine_for(settings: DatabaseSettings) -> Engine:
 
 def all_tables() -> list[type[Any]]:
     """Every table of every feature, in dependency order."""
+    from app.application.tables import (
+        Application,
+        ApplicationDocument,
+        ApprovalToken,
+        StatusChange,
+    )
     from app.captcha.tables import CaptchaChallenge
     from app.mail.tables import OutboxMessage
     from app.registration.tables import AccessToken, Company, Registration, Ticket
 
-    return [Company, Ticket, Registration, AccessToken, CaptchaChallenge, OutboxMessage]
+    return [
+        Company,
+        Ticket,
+        Registration,
+        AccessToken,
+        CaptchaChallenge,
+        OutboxMessage,
+        Application,
+        ApplicationDocument,
+        ApprovalToken,
+        StatusChange,
+    ]
 
 
 def bind_tables(engine: Engine) -> None:
@@ -47,10 +64,22 @@ def bind_tables(engine: Engine) -> None:
 async def start(engine: Engine, settings: DatabaseSettings) -> None:
     """Open the pool (PostgreSQL) or set the journal mode (SQLite)."""
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(max_size=settings.pool_max_size)
+        await engine.start_connection_pool(
+            max_size=settings.pool_max_size, reset=_keep_session_state
+        )
     elif isinstance(engine, SQLiteEngine):
         # WAL lets readers go on while one writer commits; it is stored in the file.
         await engine.run_ddl("PRAGMA journal_mode=WAL;")
+
+
+async def _keep_session_state(connection: Any) -> None:
+    """Release a connection to the pool without asyncpg's default reset query.
+
+    Piccolo takes a pooled connection per query, and the default reset (UNLISTEN, RESET ALL,
+    CLOSE ALL, advisory unlock) cost one more round trip after every query. Nothing here
+    changes session state (no SET, LISTEN, cursors or advisory locks), and asyncpg still rolls
+    back an open transaction on release before calling this hook.
+    """
 
 
 async def stop(engine: Engine) -> None:

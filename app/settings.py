@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 from collections.abc import Mapping
@@ -30,6 +32,8 @@ class AppSettings:
     """VAR_DIR: writable folder for the SQLite file and mail files."""
     log_level: str = "INFO"
     """LOG_LEVEL: Python logging level."""
+    bench_mode: bool = False
+    """BENCH_MODE: dev/test only; serves /bench/plain, the ceiling `make bench` measures."""
 
     @property
     def is_production(self) -> bool:
@@ -132,6 +136,32 @@ class RegistrationSettings:
     """CAPTCHA_TEST_ANSWER: dev/test only; every challenge's answer. Refused in production."""
 
 
+@dataclass(frozen=True)
+class DocumentSettings:
+    directory: Path = ROOT / "var" / "documents"
+    """DOCUMENTS_DIR: where uploaded identity documents are stored, encrypted (outside
+    static/; a shared volume when several app replicas run)."""
+    key: str = ""
+    """DOCUMENT_KEY: urlsafe base64 of 32 random bytes encrypting stored documents;
+    empty = derived from SECRET_KEY (dev/test only; refused in production)."""
+
+    def decoded_key(self) -> bytes | None:
+        """The 32-byte key DOCUMENT_KEY encodes, or None when it is empty (use a derived key)."""
+        if not self.key:
+            return None
+        text = self.key.strip()
+        try:
+            key = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise SettingsError(
+                "DOCUMENT_KEY must be urlsafe base64 of 32 random bytes "
+                "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return key
+
+
 _ENV_NAMES: dict[str, dict[str, str]] = {
     "app": {
         "env": "APP_ENV",
@@ -139,6 +169,7 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "base_url": "BASE_URL",
         "var_dir": "VAR_DIR",
         "log_level": "LOG_LEVEL",
+        "bench_mode": "BENCH_MODE",
     },
     "database": {
         "url": "DATABASE_URL",
@@ -181,6 +212,7 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "captcha_length": "CAPTCHA_LENGTH",
         "captcha_test_answer": "CAPTCHA_TEST_ANSWER",
     },
+    "documents": {"directory": "DOCUMENTS_DIR", "key": "DOCUMENT_KEY"},
 }
 
 
@@ -192,6 +224,7 @@ SECTIONS: dict[str, type[Any]] = {
     "lra": LraSettings,
     "security": SecuritySettings,
     "registration": RegistrationSettings,
+    "documents": DocumentSettings,
 }
 
 
@@ -236,6 +269,7 @@ class Settings:
     lra: LraSettings = field(default_factory=LraSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -252,6 +286,11 @@ class Settings:
                 )
             if "MAIL_DIR" not in environ:
                 settings = replace(settings, mail=replace(settings.mail, mail_dir=var_dir / "mail"))
+            if "DOCUMENTS_DIR" not in environ:
+                settings = replace(
+                    settings,
+                    documents=replace(settings.documents, directory=var_dir / "documents"),
+                )
         settings.validate()
         return settings
 
@@ -267,6 +306,7 @@ class Settings:
             raise SettingsError("ACCESS_TOKEN_TTL_HOURS must be at least 1")
         if not 4 <= self.registration.captcha_length <= 8:
             raise SettingsError("CAPTCHA_LENGTH must be between 4 and 8")
+        self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:
                 raise SettingsError(
@@ -274,8 +314,14 @@ class Settings:
                 )
             if self.registration.captcha_test_answer:
                 raise SettingsError("CAPTCHA_TEST_ANSWER must not be set in production")
+            if self.app.bench_mode:
+                raise SettingsError("BENCH_MODE must not be set in production")
             if not self.app.base_url.startswith("https://"):
                 raise SettingsError("BASE_URL must be https:// in production")
+            if not self.documents.key:
+                raise SettingsError(
+                    "DOCUMENT_KEY must be set in production (urlsafe base64 of 32 random bytes)"
+                )
 
     @property
     def cookies_secure(self) -> bool:

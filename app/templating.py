@@ -52,6 +52,9 @@ def make_environment(settings: Settings) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change only in development; elsewhere skip the mtime check of every
+        # template file on every render.
+        auto_reload=settings.app.env == "dev",
     )
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
     env.filters["japan_time"] = format_japan_time

@@ -1,4 +1,4 @@
-"""Cron job: delete expired access tokens and CAPTCHA challenges in bounded batches."""
+"""Cron job: delete expired access tokens, CAPTCHA challenges and abandoned drafts in batches."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from app.application.storage import store_for
+from app.application.uploads import delete_abandoned_drafts
 from app.captcha.service import delete_expired as delete_expired_challenges
 from app.db import utcnow
 from app.registration.service import delete_dead_tokens
@@ -26,6 +28,13 @@ async def sweep_expired(ctx: dict[str, Any]) -> dict[str, int]:
         "captcha_challenges": delete_expired_challenges,
         "access_tokens": delete_dead_tokens,
     }
+    if "settings" in ctx:
+        store = store_for(ctx["settings"])
+
+        async def drafts(now: datetime, batch: int) -> int:
+            return await delete_abandoned_drafts(now, store, batch)
+
+        sweeps["abandoned_drafts"] = drafts
     counts = dict.fromkeys(sweeps, 0)
     for name, sweep in sweeps.items():
         for _ in range(MAX_BATCHES):

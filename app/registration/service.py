@@ -235,6 +235,8 @@ async def registration_for_token(token_id: int) -> dict[str, Any] | None:
     row = (
         await AccessToken.select(
             AccessToken.expires_at,
+            reg.id.as_alias("id"),
+            reg.ticket.id.as_alias("ticket"),
             reg.public_id.as_alias("public_id"),
             reg.applicant_type.as_alias("applicant_type"),
             reg.email.as_alias("email"),

@@ -61,9 +61,27 @@ def test_production_refuses_the_captcha_test_answer():
         )
 
 
+def test_production_refuses_bench_mode():
+    with pytest.raises(SettingsError, match="BENCH_MODE"):
+        Settings.from_env(
+            {
+                "APP_ENV": "production",
+                "SECRET_KEY": "s" * 40,
+                "BASE_URL": "https://lra.example.jp",
+                "BENCH_MODE": "true",
+            }
+        )
+    assert Settings.from_env({"APP_ENV": "test", "BENCH_MODE": "true"}).app.bench_mode
+
+
 def test_production_with_real_secrets_starts():
     settings = Settings.from_env(
-        {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "BASE_URL": "https://lra.example.jp"}
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": "s" * 40,
+            "BASE_URL": "https://lra.example.jp",
+            "DOCUMENT_KEY": "dGVzdC1vbmx5LWRvY3VtZW50LWtleS0zMi1ieXRlcyE",
+        }
     )
     assert settings.cookies_secure
 

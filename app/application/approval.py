@@ -1,0 +1,182 @@
+"""The principal's approval of an agent's application: the link, the decision, the outcome."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from piccolo.engine.base import Engine
+
+from app.application import states
+from app.application.form import check_application
+from app.application.service import answers_of, move
+from app.application.tables import Application, ApprovalToken
+from app.db import utcnow, write_transaction
+from app.jobs import JobQueue
+from app.mail.service import queue_message
+from app.registration.service import LinkState, hash_token, is_well_formed_token, link_url
+from app.registration.tables import AccessToken, Registration
+from app.settings import Settings
+
+APPROVAL_PATH = "/approve/t/"
+
+
+class DecisionTaken(Exception):
+    """The link was used, superseded or expired before this decision arrived."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    approved: bool
+    outbox_id: int
+
+
+async def create_approval_link(
+    application_id: int, settings: Settings, now: datetime
+) -> tuple[str, datetime]:
+    """A fresh approval token (older live ones superseded); call inside the transaction."""
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(hours=settings.registration.token_ttl_hours)
+    await ApprovalToken.update({ApprovalToken.superseded_at: now}).where(
+        (ApprovalToken.application == application_id)
+        & ApprovalToken.used_at.is_null()
+        & ApprovalToken.superseded_at.is_null()
+    )
+    await ApprovalToken.insert(
+        ApprovalToken(
+            token_hash=hash_token(token),
+            application=application_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return f"{settings.app.base_url}{APPROVAL_PATH}{token}", expires_at
+
+
+def _state(row: dict[str, Any] | None, now: datetime) -> tuple[LinkState, int | None]:
+    if row is None:
+        return LinkState.INVALID, None
+    if row["used_at"] is not None:
+        return LinkState.USED, int(row["id"])
+    if row["superseded_at"] is not None:
+        return LinkState.SUPERSEDED, int(row["id"])
+    if row["expires_at"] <= now:
+        return LinkState.EXPIRED, int(row["id"])
+    return LinkState.VALID, int(row["id"])
+
+
+async def resolve(token: str, now: datetime | None = None) -> tuple[LinkState, int | None]:
+    if not is_well_formed_token(token):
+        return LinkState.INVALID, None
+    row = await ApprovalToken.select().where(ApprovalToken.token_hash == hash_token(token)).first()
+    return _state(row, now or utcnow())
+
+
+async def state_of(token_id: int, now: datetime | None = None) -> LinkState:
+    row = await ApprovalToken.select().where(ApprovalToken.id == token_id).first()
+    return _state(row, now or utcnow())[0]
+
+
+async def application_for(token_id: int) -> dict[str, Any] | None:
+    row = (
+        await ApprovalToken.select(ApprovalToken.application)
+        .where(ApprovalToken.id == token_id)
+        .first()
+    )
+    if row is None:
+        return None
+    application = await Application.select().where(Application.id == row["application"]).first()
+    return dict(application) if application else None
+
+
+async def decide(
+    token_id: int,
+    approve: bool,
+    reason: str,
+    settings: Settings,
+    engine: Engine,
+    env: jinja2.Environment,
+    queue: JobQueue,
+    now: datetime | None = None,
+) -> Decision:
+    """One transaction: consume the approval token, move the application, tell the agent
+    (with a fresh link to correct and re-send when declined)."""
+    now = now or utcnow()
+    domain = urlsplit(settings.app.base_url).hostname or "localhost"
+    async with write_transaction(engine):
+        consumed = (
+            await ApprovalToken.update({ApprovalToken.used_at: now})
+            .where(
+                (ApprovalToken.id == token_id)
+                & ApprovalToken.used_at.is_null()
+                & ApprovalToken.superseded_at.is_null()
+                & (ApprovalToken.expires_at > now)
+            )
+            .returning(ApprovalToken.application)
+        )
+        if not consumed:
+            raise DecisionTaken()
+        application = (
+            await Application.select().where(Application.id == consumed[0]["application"]).first()
+        )
+        assert application is not None
+        target = states.PRINCIPAL_APPROVED if approve else states.PRINCIPAL_DECLINED
+        moved = await move(
+            application["id"],
+            states.AWAITING_PRINCIPAL,
+            target,
+            "principal",
+            decided_at=now,
+            decline_reason="" if approve else reason,
+        )
+        if not moved:
+            raise DecisionTaken()
+        registration = (
+            await Registration.select()
+            .where(Registration.id == application["registration"])
+            .first()
+        )
+        assert registration is not None
+        cleaned, _ = check_application(answers_of(application), application["applicant_type"])
+        context: dict[str, Any] = {
+            "reference": application["reference"],
+            "approved": approve,
+            "reason": reason,
+            "principal_name": f"{cleaned.get('family_name', '')} {cleaned.get('given_name', '')}",
+        }
+        if not approve:
+            context["link"], context["expires_at"] = await _fresh_access_link(
+                registration, settings, now
+            )
+        outbox_id = await queue_message(
+            env, "principal_outcome", registration["email"], context, domain, now
+        )
+    await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
+    return Decision(approve, outbox_id)
+
+
+async def _fresh_access_link(
+    registration: dict[str, Any], settings: Settings, now: datetime
+) -> tuple[str, datetime]:
+    """A new access token for the agent to correct and re-send (older live ones superseded)."""
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(hours=settings.registration.token_ttl_hours)
+    await AccessToken.update({AccessToken.superseded_at: now}).where(
+        (AccessToken.registration == registration["id"])
+        & AccessToken.used_at.is_null()
+        & AccessToken.superseded_at.is_null()
+    )
+    await AccessToken.insert(
+        AccessToken(
+            token_hash=hash_token(token),
+            registration=registration["id"],
+            ticket=registration["ticket"],
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return link_url(settings, token), expires_at

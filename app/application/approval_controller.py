@@ -1,0 +1,144 @@
+"""Routes of the principal's approval (申請情報承認): the emailed link, review, decision, 完了."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.response import Response
+
+from app.application import approval, form, service, states
+from app.application.decision import check_decision
+from app.application.requirements import kind_label
+from app.application.subject import subject_of
+from app.application.uploads import documents_of
+from app.registration.flow import lanes
+from app.registration.service import LinkState
+from app.web.render import INVALID, page, see_other
+from app.web.state import form_values, services
+
+Req = Request[Any, Any, Any]
+REVIEW = "approval/review.html.jinja2"
+STATE_PAGES = {s.value for s in LinkState} - {LinkState.VALID.value}
+
+
+async def _application(request: Req) -> tuple[int, dict[str, Any]] | Response[Any]:
+    token_id = request.session.get("approve_token")
+    if not isinstance(token_id, int):
+        return see_other("/approve/link/invalid")
+    state = await approval.state_of(token_id)
+    if state is not LinkState.VALID:
+        request.session.pop("approve_token", None)
+        return see_other(f"/approve/link/{state.value}")
+    application = await approval.application_for(token_id)
+    if application is None or application["status"] != states.AWAITING_PRINCIPAL:
+        return see_other("/approve/link/used")
+    return token_id, application
+
+
+async def _review(
+    request: Req,
+    application: dict[str, Any],
+    values: dict[str, str],
+    errors: dict[str, str],
+    *,
+    status: int = 200,
+) -> Response[Any]:
+    answers = service.answers_of(application)
+    cleaned, _errors = form.check_application(answers, application["applicant_type"])
+    return page(
+        request,
+        REVIEW,
+        {
+            "values": values,
+            "errors": errors,
+            "reference": application["reference"],
+            "agent": {k: cleaned.get(k, "") for k in form.AGENT_FIELDS},
+            "rows": [
+                (label, value)
+                for _name, label, value in service.summary_rows(answers, "agent")
+                if _name not in form.AGENT_FIELDS
+            ],
+            "subject": subject_of(cleaned),
+            "documents": await documents_of(application["id"]),
+            "kind_label": kind_label,
+            "lanes": lanes("agent"),
+            "current_step": "approve",
+        },
+        status=status,
+    )
+
+
+class ApprovalController(Controller):
+    path = "/approve"
+
+    @get("/t/{token:str}")
+    async def open_link(self, request: Req, token: FromPath[str]) -> Response[Any]:
+        """The emailed URL: always a redirect, so the token never stays in the address bar."""
+        state, token_id = await approval.resolve(token)
+        if state is LinkState.VALID:
+            request.session["approve_token"] = token_id
+            return see_other("/approve")
+        return see_other(f"/approve/link/{state.value}")
+
+    @get("")
+    async def review(self, request: Req) -> Response[Any]:
+        found = await _application(request)
+        if not isinstance(found, tuple):
+            return found
+        return await _review(request, found[1], {}, {})
+
+    @post("")
+    async def decide(self, request: Req) -> Response[Any]:
+        found = await _application(request)
+        if not isinstance(found, tuple):
+            return found
+        token_id, application = found
+        decision, errors, kept = check_decision(await form_values(request))
+        if decision is None:
+            return await _review(request, application, kept, errors, status=INVALID)
+        s = services(request)
+        try:
+            await approval.decide(
+                token_id, decision.approve, decision.reason, s.settings, s.engine, s.env, s.queue
+            )
+        except approval.DecisionTaken:
+            return see_other("/approve/link/used")
+        request.session.pop("approve_token", None)
+        request.session["approve_done"] = {
+            "approved": decision.approve,
+            "reference": application["reference"],
+        }
+        return see_other("/approve/complete")
+
+    @get("/complete")
+    async def complete(self, request: Req) -> Response[Any]:
+        done = request.session.get("approve_done")
+        if not isinstance(done, dict):
+            return see_other("/approve/link/invalid")
+        return page(
+            request,
+            "approval/complete.html.jinja2",
+            {
+                "approved": bool(done.get("approved")),
+                "reference": done.get("reference", ""),
+                "lanes": lanes("agent"),
+                "current_step": "approve_complete",
+            },
+        )
+
+    @get("/link/{link_state:str}")
+    async def link_state(self, request: Req, link_state: FromPath[str]) -> Response[Any]:
+        shown = link_state if link_state in STATE_PAGES else LinkState.INVALID.value
+        ttl_hours = services(request).settings.registration.token_ttl_hours
+        return page(
+            request,
+            "application/link_state.html.jinja2",
+            {
+                "state": shown,
+                "ttl_days": ttl_hours // 24,
+                "ttl_hours": ttl_hours,
+                "kind": "approve",
+            },
+        )
