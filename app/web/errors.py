@@ -26,6 +26,13 @@ def _messages(status: int) -> tuple[str, str]:
         ),
         404: (_("ページが見つかりません"), _("URLをご確認ください。")),
         405: (_("この操作はできません"), _("トップページからやり直してください。")),
+        413: (
+            _("送信されたデータが大きすぎます"),
+            _(
+                "一度に送信できるファイルの合計サイズを超えました。"
+                "ファイルは1件4MBまでです。前の画面に戻り、ファイルを分けてアップロードしてください。"
+            ),
+        ),
         429: (
             _("アクセスが集中しています"),
             _("短い時間に多くの操作が行われました。1分ほど待ってから、もう一度お試しください。"),
@@ -53,7 +60,7 @@ def _page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    status = exc.status_code if exc.status_code in (400, 403, 404, 405, 429) else 500
+    status = exc.status_code if exc.status_code in (400, 403, 404, 405, 413, 429) else 500
     if status == 500:
         log.error("HTTP %s on %s %s", exc.status_code, request.method, request.url.path)
     return _page(request, status)

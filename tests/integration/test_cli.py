@@ -97,3 +97,43 @@ async def test_outbox_list_failed_and_retry(client, app, smtp_sink):
     again = jcan("outbox", "retry", str(outbox_id))
     assert again.returncode == 1
     assert jcan("outbox", "list", "--failed").stdout.strip() == "no failed messages"
+
+
+async def test_applications_list_shows_status_and_filters(client, smtp_sink):
+    from tests.helpers import ready_application, submit_application
+
+    csrf = await ready_application(client, smtp_sink)
+    await submit_application(client, csrf)
+    listed = jcan("applications", "list")
+    assert listed.returncode == 0, listed.stderr
+    line = listed.stdout.splitlines()[0]
+    assert line.startswith("JC-") and "\tsubmitted\tself\tISC\t" in line
+    assert "taro@example.com" not in listed.stdout
+    only = jcan("applications", "list", "--status", "awaiting_principal")
+    assert only.returncode == 0 and "no applications with status" in only.stdout
+    wrong = jcan("applications", "list", "--status", "bogus")
+    assert wrong.returncode == 2 and "unknown status" in wrong.stderr
+
+
+async def test_resend_approval_sends_a_fresh_link_and_retires_the_old(client, smtp_sink):
+    from app.application.tables import Application, ApprovalToken
+    from tests.helpers import (
+        AGENT_ANSWERS,
+        approval_link_in,
+        ready_application,
+        submit_application,
+        wait_for_mail,
+    )
+
+    csrf = await ready_application(client, smtp_sink, "agent", "agent@example.net")
+    await submit_application(client, csrf)
+    principal = AGENT_ANSWERS["cert_email"]
+    first = approval_link_in((await wait_for_mail(smtp_sink, principal))[-1])
+    reference = (await Application.select(Application.reference).first())["reference"]
+    resent = jcan("applications", "resend-approval", reference.lower())
+    assert resent.returncode == 0, resent.stderr
+    assert await ApprovalToken.count().where(ApprovalToken.superseded_at.is_not_null()) == 1
+    old = await client.get(first, follow_redirects=False)
+    assert old.headers["location"] == "/approve/link/superseded"
+    self_application = jcan("applications", "resend-approval", "JC-0000-0000")
+    assert self_application.returncode == 1 and "Traceback" not in self_application.stderr

@@ -133,3 +133,15 @@ async def test_documents_are_never_served(client, smtp_sink):
         response = await client.get(path)
         assert response.status_code in (404, 405), path
         assert b"PNG" not in response.content
+
+
+async def test_an_oversized_request_gets_a_japanese_page_not_a_500(client, smtp_sink):
+    from app.application.controller import UPLOAD_BODY_LIMIT
+
+    csrf = await _documents_page(client, smtp_sink)
+    response = await upload(
+        client, csrf, [("big.pdf", b"%PDF-1.4\n" + b"0" * UPLOAD_BODY_LIMIT, "application/pdf")]
+    )
+    assert response.status_code == 413
+    assert "大きすぎます" in title(response.text)
+    assert await ApplicationDocument.count() == 0
