@@ -231,9 +231,15 @@ async def submit(
         )
         if not consumed:
             raise AlreadySubmitted()
-        await Ticket.update({Ticket.used_at: now}).where(
-            (Ticket.id == application["ticket"]) & Ticket.used_at.is_null()
+        ticket = (
+            await Ticket.update({Ticket.used_at: now})
+            .where((Ticket.id == application["ticket"]) & Ticket.used_at.is_null())
+            .returning(Ticket.id)
         )
+        # A ticket buys one certificate: already used means by this very application (sent
+        # again after the principal declined), or the submit must not go through.
+        if not ticket and not application.get("reference"):
+            raise AlreadySubmitted()
         reference = application.get("reference") or new_reference()
         moved = await move(
             application["id"],

@@ -84,3 +84,16 @@ async def test_submit_of_an_incomplete_application_lists_what_is_missing(client,
     assert "本人確認書類（表面）" in response.text
     assert 'href="/apply?return_to=confirm#family-name"' in response.text
     assert (await Application.select(Application.status).first())["status"] == "draft"
+
+
+async def test_a_ticket_used_meanwhile_is_not_used_twice(client, smtp_sink):
+    from app.db import utcnow
+
+    csrf = await ready_application(client, smtp_sink)
+    await Ticket.update({Ticket.used_at: utcnow()}).where(Ticket.id > 0)
+    response = await submit_application(client, csrf)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/apply/link/used"
+    row = await Application.select().first()
+    assert row["status"] == "draft" and row["reference"] is None
+    assert await AccessToken.count().where(AccessToken.used_at.is_not_null()) == 0
