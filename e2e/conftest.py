@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import email.utils
@@ -15,7 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,14 +47,38 @@ MAIL_WAIT_SECONDS = 15.0
 START_WAIT_SECONDS = 30.0
 STOP_WAIT_SECONDS = 10.0
 # Variables of the developer's shell that would point the server at shared state.
-ISOLATED_ENV = ("DATABASE_URL", "SQLITE_PATH", "MAIL_DIR", "REDIS_URL", "MAIL_BACKEND", "SMTP_HOST")
-LINK = re.compile(r"https?://\S+/apply/t/[A-Za-z0-9_-]+")
+ISOLATED_ENV = (
+    "DATABASE_URL",
+    "SQLITE_PATH",
+    "MAIL_DIR",
+    "REDIS_URL",
+    "MAIL_BACKEND",
+    "SMTP_HOST",
+    "DOCUMENTS_DIR",
+    "DOCUMENT_KEY",
+)
+# The emailed links: /apply/t/ (registration, or a declined application to correct) and
+# /approve/t/ (the principal's approval request).
+LINKS = {
+    kind: re.compile(rf"https?://\S+/{kind}/t/[A-Za-z0-9_-]+") for kind in ("apply", "approve")
+}
 
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One message the live server wrote to its mail directory."""
+
+    stamp: int  # mtime_ns of the .eml file
+    name: str
+    recipients: tuple[str, ...]  # casefolded
+    subject: str
+    text: str  # the text/plain body
 
 
 @dataclass
@@ -65,7 +90,7 @@ class LiveServer:
     env: dict[str, str]
     log_path: Path
     _tickets: list[str] = field(default_factory=list)
-    _parsed: dict[Path, tuple[int, str, str]] = field(default_factory=dict)
+    _parsed: dict[Path, Mail] = field(default_factory=dict)
 
     def url(self, path: str = "/") -> str:
         return f"{self.base_url}{path}"
@@ -73,6 +98,10 @@ class LiveServer:
     @property
     def mail_dir(self) -> Path:
         return self.var_dir / "mail"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.var_dir / "documents"
 
     @property
     def database(self) -> Path:
@@ -102,44 +131,62 @@ class LiveServer:
         assert self._tickets, "jcan tickets issue printed no ticket numbers"
         return self._tickets.pop(0)
 
-    def _mail(self, path: Path) -> tuple[int, str, str]:
-        """(mtime_ns, recipient, text/plain body) of one .eml file, parsed once."""
+    def _mail(self, path: Path) -> Mail:
+        """One .eml file, parsed once."""
         if path not in self._parsed:
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             recipients = [addr for _, addr in email.utils.getaddresses(message.get_all("To", []))]
             body = message.get_body(preferencelist=("plain",))
-            text = body.get_content() if body is not None else ""
-            self._parsed[path] = (path.stat().st_mtime_ns, ",".join(recipients).casefold(), text)
+            self._parsed[path] = Mail(
+                stamp=path.stat().st_mtime_ns,
+                name=path.name,
+                recipients=tuple(r.casefold() for r in recipients),
+                subject=str(message.get("Subject", "")),
+                text=body.get_content() if body is not None else "",
+            )
         return self._parsed[path]
 
-    def mails_to(self, address: str) -> list[str]:
-        """Plain-text bodies of the messages to `address`, oldest first."""
+    def mails_to(self, address: str) -> list[Mail]:
+        """The messages to `address`, oldest first."""
         if not self.mail_dir.is_dir():
             return []
-        found = []
-        for path in self.mail_dir.glob("*.eml"):
-            stamp, recipients, text = self._mail(path)
-            if address.casefold() in recipients.split(","):
-                found.append((stamp, path.name, text))
-        return [text for _, _, text in sorted(found)]
+        found = [self._mail(path) for path in self.mail_dir.glob("*.eml")]
+        mine = [m for m in found if address.casefold() in m.recipients]
+        return sorted(mine, key=lambda m: (m.stamp, m.name))
 
-    def wait_for_link(
+    def wait_for_mail(
         self, address: str, *, count: int = 1, timeout: float = MAIL_WAIT_SECONDS
-    ) -> str:
-        """The link of the newest message to `address`, once `count` of them have arrived."""
+    ) -> Mail:
+        """The newest message to `address`, once `count` of them have arrived."""
         deadline = time.monotonic() + timeout
         while True:
-            texts = self.mails_to(address)
-            if len(texts) >= count:
-                links = LINK.findall(texts[-1])
-                assert links, f"no /apply/t/ link in the mail to {address}:\n{texts[-1]}"
-                assert links[0].startswith(self.base_url + "/apply/t/"), links[0]
-                return links[0]
+            mails = self.mails_to(address)
+            if len(mails) >= count:
+                return mails[-1]
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"{len(texts)} mail(s) to {address} after {timeout:.0f}s, wanted {count}"
+                    f"{len(mails)} mail(s) to {address} after {timeout:.0f}s, wanted {count}: "
+                    f"{[m.subject for m in mails]}"
                 )
             time.sleep(0.1)
+
+    def link_in(self, mail: Mail, kind: str = "apply") -> str:
+        """The /{kind}/t/ link of a message (kind: apply or approve)."""
+        links = LINKS[kind].findall(mail.text)
+        assert links, f"no /{kind}/t/ link in the mail {mail.subject!r}:\n{mail.text}"
+        assert links[0].startswith(f"{self.base_url}/{kind}/t/"), links[0]
+        return links[0]
+
+    def wait_for_link(
+        self,
+        address: str,
+        *,
+        count: int = 1,
+        kind: str = "apply",
+        timeout: float = MAIL_WAIT_SECONDS,
+    ) -> str:
+        """The link of the newest message to `address`, once `count` of them have arrived."""
+        return self.link_in(self.wait_for_mail(address, count=count, timeout=timeout), kind)
 
     def age_token(self, link: str, *, column: str) -> None:
         """Make the link's token expired (column=expires_at) or used (column=used_at).
@@ -148,11 +195,12 @@ class LiveServer:
         format the app itself wrote, so no date formatting is guessed here.
         """
         assert column in ("expires_at", "used_at")
+        table = "approval_token" if "/approve/t/" in link else "access_token"
         token = link.rsplit("/", 1)[1]
         digest = hashlib.sha256(token.encode()).hexdigest()
         with sqlite3.connect(self.database, timeout=10) as db:
             changed = db.execute(
-                f'UPDATE access_token SET "{column}" = created_at WHERE token_hash = ?', (digest,)
+                f'UPDATE {table} SET "{column}" = created_at WHERE token_hash = ?', (digest,)
             ).rowcount
         assert changed == 1, f"no access_token row for {link}"
 
@@ -203,6 +251,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         RATE_LIMIT_PER_MINUTE="1000",
         BASE_URL=base_url,
         MAIL_BACKEND="file",
+        DOCUMENTS_DIR=str(var_dir / "documents"),
+        DOCUMENT_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
         PYTHONUNBUFFERED="1",
     )
     server = LiveServer(base_url, var_dir, env, var_dir / "server.log")
@@ -278,6 +328,22 @@ def nojs_context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserC
 @pytest.fixture
 def nojs_page(nojs_context: BrowserContext) -> Page:
     return nojs_context.new_page()
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
+    """A page in a browser context of its own (its own cookies: a second person, such as the
+    principal), with or without JavaScript; closed after the test."""
+    opened: list[BrowserContext] = []
+
+    def open_one(*, js: bool = True) -> Page:
+        ctx = _new_context(browser, live_server, java_script_enabled=js)
+        opened.append(ctx)
+        return ctx.new_page()
+
+    yield open_one
+    for ctx in opened:
+        ctx.close()
 
 
 @pytest.fixture(scope="session")

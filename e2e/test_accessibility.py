@@ -3,27 +3,50 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import DESKTOP, NARROW, LiveServer
 from e2e.journey import (
+    APPLY_COMPLETE,
+    APPLY_CONFIRM,
+    APPLY_FORM,
+    APPROVAL,
+    APPROVAL_COMPLETE,
+    DOCUMENTS,
     agree_and_register,
+    answers_for,
+    apply_until_complete,
     assert_no_horizontal_scroll,
     assert_text_resizes,
     axe_violations,
     choose_type,
+    decide,
     describe_violations,
     enlarge_text,
+    expect_preview,
+    expected_subject,
+    fake_pdf_file,
+    fill_application,
     fill_step1,
+    next_to_confirm,
+    next_to_documents,
+    open_approval,
     open_link_and_see_application,
     open_top_and_agree,
+    register,
     screenshot,
+    see_page,
+    submit_application,
     submit_step1,
+    upload_refused,
+    upload_required,
 )
 
 
@@ -111,6 +134,160 @@ def link_state(state: str, heading: str) -> Callable[[Page, LiveServer], None]:
     return go
 
 
+# --- The application and the approval: states deep in a journey ----------------------------
+#
+# Reaching them costs a whole journey, so each is made once per session and the browser's
+# cookies (its session) are kept: a later test restores them and opens the page directly.
+
+_PREPARED: dict[str, list[Any]] = {}
+
+
+def prepared(
+    page: Page, live_server: LiveServer, key: str, make: Callable[[Page, LiveServer], None]
+) -> None:
+    if key in _PREPARED:
+        page.context.add_cookies(_PREPARED[key])
+    else:
+        make(page, live_server)
+        _PREPARED[key] = page.context.cookies()
+
+
+def _registered(page: Page, live_server: LiveServer) -> None:
+    ticket, address = live_server.issue_ticket(), new_address()
+    open_link_and_see_application(
+        page, live_server, register(page, live_server, ticket, address), ticket
+    )
+
+
+def _answered(page: Page, live_server: LiveServer) -> None:
+    _registered(page, live_server)
+    fill_application(page, answers_for("self", page.locator("#cert-email").input_value()))
+    next_to_documents(page, live_server)
+
+
+def _uploaded(page: Page, live_server: LiveServer) -> None:
+    _answered(page, live_server)
+    upload_required(page, live_server, {"include_org": "yes"})
+
+
+def _submitted(page: Page, live_server: LiveServer) -> None:
+    apply_until_complete(page, live_server, "self")
+
+
+def _awaiting_approval(page: Page, live_server: LiveServer) -> None:
+    principal = new_address()
+    apply_until_complete(page, live_server, "agent", principal=principal)
+    open_approval(page, live_server, live_server.wait_for_link(principal, kind="approve"))
+
+
+def _approved(page: Page, live_server: LiveServer) -> None:
+    _awaiting_approval(page, live_server)
+    decide(page, live_server, "approve")
+
+
+def app_form(page: Page, live_server: LiveServer) -> None:
+    prepared(page, live_server, "registered", _registered)
+    page.goto("/apply")
+    see_page(page, live_server, "/apply", APPLY_FORM)
+
+
+def app_form_failed_next(page: Page, live_server: LiveServer) -> None:
+    app_form(page, live_server)
+    page.get_by_role("button", name="次へ（本人確認書類）").click()
+    expect(page.locator("#family-name-error")).to_be_visible()
+    expect(page.locator("#error-summary")).to_be_focused()
+
+
+_WRONG_CHECK_DIGITS = itertools.cycle("1234568")  # the valid number starts with 7
+
+
+def app_form_inline_error(page: Page, live_server: LiveServer) -> None:
+    prepared(page, live_server, "inline", _registered)
+    page.goto("/apply")
+    page.locator("#include-org").check()
+    # A number other than the draft's, or leaving the field would change nothing.
+    page.locator("#corporate-number").fill(next(_WRONG_CHECK_DIGITS) + "000012050002")
+    page.locator("#corporate-number").press("Tab")
+    expect(page.locator("#corporate-number-error")).to_contain_text("検査用数字")
+
+
+def documents(page: Page, live_server: LiveServer) -> None:
+    prepared(page, live_server, "answered", _answered)
+    page.goto("/apply/documents")
+    see_page(page, live_server, "/apply/documents", DOCUMENTS)
+
+
+def documents_missing(page: Page, live_server: LiveServer) -> None:
+    documents(page, live_server)
+    page.get_by_role("button", name="次へ（確認）").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+
+
+def documents_refused(page: Page, live_server: LiveServer) -> None:
+    documents(page, live_server)
+    upload_refused(page, live_server, fake_pdf_file())
+
+
+def documents_uploaded(page: Page, live_server: LiveServer) -> None:
+    prepared(page, live_server, "uploaded", _uploaded)
+    page.goto("/apply/documents")
+    expect(page.locator(".documents__name")).to_have_count(3)
+
+
+def app_confirm(page: Page, live_server: LiveServer) -> None:
+    prepared(page, live_server, "uploaded", _uploaded)
+    page.goto("/apply/confirm")
+    see_page(page, live_server, "/apply/confirm", APPLY_CONFIRM)
+
+
+def app_confirm_missing_agreement(page: Page, live_server: LiveServer) -> None:
+    app_confirm(page, live_server)
+    page.get_by_role("button", name="申請する").click()
+    expect(page.locator("#agree-error")).to_be_visible()
+    expect(page.locator("#error-summary")).to_be_focused()
+
+
+def app_complete(page: Page, live_server: LiveServer) -> None:
+    prepared(page, live_server, "submitted", _submitted)
+    page.goto("/apply/complete")
+    see_page(page, live_server, "/apply/complete", APPLY_COMPLETE)
+
+
+def approval(page: Page, live_server: LiveServer) -> None:
+    prepared(page, live_server, "awaiting-approval", _awaiting_approval)
+    page.goto("/approve")
+    see_page(page, live_server, "/approve", APPROVAL)
+
+
+def approval_error(page: Page, live_server: LiveServer) -> None:
+    approval(page, live_server)
+    page.get_by_role("button", name="送信する").click()
+    expect(page.locator("#decision-error")).to_be_visible()
+    expect(page.locator("#error-summary")).to_be_focused()
+
+
+def approval_decline_error(page: Page, live_server: LiveServer) -> None:
+    approval(page, live_server)
+    page.locator("#decision-decline").check()
+    page.get_by_role("button", name="送信する").click()
+    expect(page.locator("#reason-error")).to_be_visible()
+    expect(page.locator("#error-summary")).to_be_focused()
+
+
+def approval_complete(page: Page, live_server: LiveServer) -> None:
+    prepared(page, live_server, "approved", _approved)
+    page.goto("/approve/complete")
+    see_page(page, live_server, "/approve/complete", APPROVAL_COMPLETE)
+
+
+def approve_link_state(state: str, heading: str) -> Callable[[Page, LiveServer], None]:
+    def go(page: Page, live_server: LiveServer) -> None:
+        page.goto(f"/approve/link/{state}")
+        expect(page.locator("h1")).to_have_text(heading)
+
+    return go
+
+
 STATES: dict[str, Callable[[Page, LiveServer], None]] = {
     "top": top,
     "step1": step1,
@@ -128,6 +305,26 @@ STATES: dict[str, Callable[[Page, LiveServer], None]] = {
     "link-expired": link_state("expired", "URLの有効期限が切れています"),
     "link-superseded": link_state("superseded", "このURLは新しい申請登録により無効になりました"),
     "link-used": link_state("used", "このURLは使用済みです"),
+    "app-form": app_form,
+    "app-form-failed-next": app_form_failed_next,
+    "app-form-inline-error": app_form_inline_error,
+    "documents": documents,
+    "documents-missing": documents_missing,
+    "documents-refused": documents_refused,
+    "documents-uploaded": documents_uploaded,
+    "app-confirm": app_confirm,
+    "app-confirm-missing-agreement": app_confirm_missing_agreement,
+    "app-complete": app_complete,
+    "approval": approval,
+    "approval-error": approval_error,
+    "approval-decline-error": approval_decline_error,
+    "approval-complete": approval_complete,
+    "approve-link-invalid": approve_link_state("invalid", "URLが正しくありません"),
+    "approve-link-expired": approve_link_state("expired", "URLの有効期限が切れています"),
+    "approve-link-superseded": approve_link_state(
+        "superseded", "このURLは新しい承認依頼により無効になりました"
+    ),
+    "approve-link-used": approve_link_state("used", "このURLは使用済みです"),
 }
 
 
@@ -221,7 +418,86 @@ def test_screenshots_of_the_other_pages(
         "link-expired",
         "link-superseded",
         "link-used",
+        "approve-link-invalid",
+        "approve-link-expired",
+        "approve-link-superseded",
+        "approve-link-used",
     ):
         STATES[name](page, live_server)
         shoot(page, screenshots, f"page-{name}")
     assert (screenshots / "page-link-used-320.png").exists()
+
+
+@pytest.mark.parametrize("applicant_type", ["self", "agent"])
+def test_screenshots_of_every_application_step(
+    page: Page, live_server: LiveServer, screenshots: Path, applicant_type: str
+) -> None:
+    """発行申請 from the emailed link to 完了; for 代理人 on to the principal's decline, the
+    agent's correction and the principal's approval."""
+    ticket, address = live_server.issue_ticket(), new_address()
+    principal = new_address() if applicant_type == "agent" else ""
+    flow = f"apply-{applicant_type}"
+    link = register(page, live_server, ticket, address, applicant_type)
+    open_link_and_see_application(page, live_server, link, ticket)
+    shoot(page, screenshots, f"{flow}-01-form")
+    page.get_by_role("button", name="次へ（本人確認書類）").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    shoot(page, screenshots, f"{flow}-02-form-errors")
+
+    answers = answers_for(applicant_type, principal or address)
+    subject = expected_subject(answers)
+    if applicant_type == "self":  # a wrong check digit, told on leaving the field
+        fill_application(page, {**answers, "corporate_number": "1000012050002"})
+        expect(page.locator("#corporate-number-error")).to_be_visible()
+        expect_preview(page, [line for line in subject if line[0] != "OU"])
+    else:  # the agent's own address where the principal's belongs
+        fill_application(page, {**answers, "cert_email": address})
+        expect(page.locator("#cert-email-error")).to_be_visible()
+        expect_preview(page, [line for line in subject if line[0] != "E"])
+    shoot(page, screenshots, f"{flow}-03-form-inline-error")
+    fill_application(page, answers)
+    expect_preview(page, subject)
+    shoot(page, screenshots, f"{flow}-04-form-filled")
+
+    next_to_documents(page, live_server)
+    shoot(page, screenshots, f"{flow}-05-documents")
+    page.get_by_role("button", name="次へ（確認）").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    shoot(page, screenshots, f"{flow}-06-documents-missing")
+    upload_refused(page, live_server, fake_pdf_file())
+    shoot(page, screenshots, f"{flow}-07-documents-refused")
+    upload_required(page, live_server, answers)
+    shoot(page, screenshots, f"{flow}-08-documents-uploaded")
+
+    next_to_confirm(page, live_server)
+    shoot(page, screenshots, f"{flow}-09-confirm")
+    page.get_by_role("button", name="申請する").click()
+    expect(page.locator("#agree-error")).to_be_visible()
+    shoot(page, screenshots, f"{flow}-10-confirm-error")
+    submit_application(page, live_server)
+    shoot(page, screenshots, f"{flow}-11-complete")
+
+    if applicant_type == "agent":
+        open_approval(page, live_server, live_server.wait_for_link(principal, kind="approve"))
+        shoot(page, screenshots, f"{flow}-12-approval")
+        page.locator("#decision-decline").check()
+        page.get_by_role("button", name="送信する").click()
+        expect(page.locator("#reason-error")).to_be_visible()
+        shoot(page, screenshots, f"{flow}-13-approval-error")
+        decide(page, live_server, "decline", reason="所属組織の名称が違います。")
+        shoot(page, screenshots, f"{flow}-14-approval-declined")
+
+        page.goto(live_server.wait_for_link(address, count=3))
+        see_page(page, live_server, "/apply", APPLY_FORM)
+        shoot(page, screenshots, f"{flow}-15-form-reopened")
+        next_to_documents(page, live_server)
+        next_to_confirm(page, live_server)
+        submit_application(page, live_server)
+        open_approval(
+            page, live_server, live_server.wait_for_link(principal, count=2, kind="approve")
+        )
+        decide(page, live_server, "approve")
+        shoot(page, screenshots, f"{flow}-16-approval-approved")
+
+    taken = sorted(p.name for p in screenshots.glob(f"{flow}-*.png"))
+    assert len(taken) >= 22, taken

@@ -17,7 +17,6 @@ from app.application.pages import complete_page, confirm_page, documents_page, f
 from app.application.storage import store_for
 from app.i18n import _
 from app.registration import service as registration_service
-from app.registration.form import agreement_error
 from app.registration.service import LinkState
 from app.web.render import INVALID, page, see_other
 from app.web.state import form_values, services
@@ -199,7 +198,7 @@ class ApplicationController(Controller):
             # A second press after success (or a concurrent one): the outcome, not an error.
             return await _after_submit(request, token_id) or current
         values = await form_values(request)
-        message = agreement_error(values)
+        message = form.agreement_error(values)
         if message:
             return await confirm_page(request, current, {"agree": message}, status=INVALID)
         s = services(request)

@@ -34,8 +34,6 @@ AFFILIATION_FIELDS = (
 )
 AGENT_FIELDS = ("agent_name", "agent_org", "agent_phone")
 ORG_FIELDS = ("org_name", "org_name_en", "corporate_number")
-# Text fields checked inline on leaving them (choices have nothing to check until submit).
-CHOICE_FIELDS = ("include_org", "qualification", "validity_years")
 
 NAME_MAX = 20
 KANA_MAX = 30
@@ -57,7 +55,8 @@ def fields_for(applicant_type: str) -> tuple[str, ...]:
 
 
 def inline_fields(applicant_type: str) -> tuple[str, ...]:
-    return tuple(name for name in fields_for(applicant_type) if name not in CHOICE_FIELDS)
+    """Every field is checked inline when it changes (a choice clears its own error)."""
+    return fields_for(applicant_type)
 
 
 def applicable(name: str, values: Mapping[str, str]) -> bool:
@@ -339,6 +338,13 @@ def check_field(
     """One field's cleaned value and error, for the inline check on leaving it."""
     cleaned, errors = check_application(values, applicant_type, registration_email)
     return cleaned.get(name, values.get(name, "")), errors.get(name)
+
+
+def agreement_error(values: Mapping[str, str]) -> str | None:
+    """The agreement on 確認 (worded for this step: 申請する, not registration's 申請登録)."""
+    if values.get("agree") == "yes":
+        return None
+    return _("申請するには、利用者の義務と個人情報の取扱いについてに同意してください。")
 
 
 def shown_fields(cleaned: Mapping[str, str], applicant_type: str) -> list[str]:

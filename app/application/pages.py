@@ -9,7 +9,14 @@ from litestar.response import Response
 
 from app.application import form, service, states
 from app.application.documents import MAX_BYTES, MAX_FILES
-from app.application.requirements import KINDS, kind_label, required_kinds, requirement_notes
+from app.application.requirements import (
+    ID_BACK,
+    KINDS,
+    OTHER,
+    kind_label,
+    required_kinds,
+    requirement_notes,
+)
 from app.application.subject import subject_of
 from app.application.uploads import documents_of
 from app.registration.flow import lanes
@@ -30,9 +37,10 @@ def field_id(name: str) -> str:
     return name.replace("_", "-")
 
 
-def preview(values: dict[str, str], applicant_type: str) -> Any:
-    """The subject as it would be written, from the answers that are valid so far."""
-    cleaned, errors = form.check_application(values, applicant_type)
+def preview(values: dict[str, str], applicant_type: str, registration_email: str = "") -> Any:
+    """The subject as it would be written, from the answers that are valid so far (an agent's
+    own address is not valid as the principal's)."""
+    cleaned, errors = form.check_application(values, applicant_type, registration_email)
     return subject_of({k: v for k, v in cleaned.items() if k not in errors})
 
 
@@ -65,11 +73,15 @@ async def form_page(
         **_common(current, "app_input"),
         "values": values,
         "errors": errors,
-        "subject": preview(values, kind),
+        "subject": preview(values, kind, current.registration["email"]),
         "qualifications": [
             {"value": code, "label": form.qualification_label(code)} for code in form.QUALIFICATIONS
         ],
         "saved": saved,
+        # Sent back by the principal: say why, on the page the agent corrects.
+        "decline_reason": current.application.get("decline_reason", "")
+        if current.application.get("reference")
+        else "",
         "return_to": return_to if return_to == "confirm" else "",
         "inline": inline,
     }
@@ -89,10 +101,14 @@ async def documents_page(
     kind = current.registration["applicant_type"]
     cleaned, _errors = form.check_application(service.answers_of(current.application), kind)
     documents = await documents_of(current.application["id"])
+    present = {d["kind"] for d in documents}
+    # The select offers the next document still needed.
+    next_kind = next((k for k in [*required_kinds(cleaned), ID_BACK] if k not in present), OTHER)
     context = {
         **_common(current, "app_input"),
         "errors": errors,
         "documents": documents,
+        "next_kind": next_kind,
         "notes": requirement_notes(cleaned),
         "required": [kind_label(k) for k in required_kinds(cleaned)],
         "kinds": [{"value": k, "label": kind_label(k)} for k in KINDS],
@@ -148,6 +164,7 @@ async def complete_page(request: Req, public_id: str) -> Response[Any]:
             "status_label": states.state_label(application["status"]),
             "applicant_type": kind,
             "principal_email": answers.get("cert_email", ""),
+            "approval_expires": await service.approval_expires(application["id"]),
             "lanes": lanes(kind),
             "current_step": "app_complete",
         },

@@ -23,7 +23,7 @@ from app.application.form import (
 )
 from app.application.requirements import missing_documents
 from app.application.subject import subject_of
-from app.application.tables import Application, StatusChange
+from app.application.tables import Application, ApprovalToken, StatusChange
 from app.application.uploads import documents_of
 from app.db import is_unique_violation, utcnow, write_transaction
 from app.jobs import JobQueue
@@ -265,6 +265,7 @@ async def submit(
             from app.application.approval import create_approval_link
 
             link, expires_at = await create_approval_link(application["id"], settings, now)
+            context["approval_expires"] = expires_at
             outbox.append(
                 await queue_message(
                     env,
@@ -337,3 +338,18 @@ async def by_public_id(public_id: str) -> dict[str, Any] | None:
 async def is_submitted(public_id: str) -> bool:
     row = await by_public_id(public_id)
     return row is not None and row["status"] != states.DRAFT
+
+
+async def approval_expires(application_id: int) -> datetime | None:
+    """When the principal's live approval link expires (None when there is none)."""
+    row = (
+        await ApprovalToken.select(ApprovalToken.expires_at)
+        .where(
+            (ApprovalToken.application == application_id)
+            & ApprovalToken.used_at.is_null()
+            & ApprovalToken.superseded_at.is_null()
+        )
+        .order_by(ApprovalToken.id, ascending=False)
+        .first()
+    )
+    return row["expires_at"] if row else None

@@ -175,8 +175,8 @@ def test_errors_come_in_page_order():
     assert names.index("phone") < names.index("include_org") < names.index("agent_name")
 
 
-def test_inline_checks_cover_text_fields_only():
-    assert "include_org" not in inline_fields("self")
+def test_inline_checks_cover_every_field_of_the_kind():
+    assert "include_org" in inline_fields("self")
     assert "corporate_number" in inline_fields("self")
     assert "agent_name" in inline_fields("agent") and "agent_name" not in inline_fields("self")
 

@@ -112,6 +112,8 @@ async def test_decline_needs_a_reason_then_the_agent_corrects_and_resends(client
     assert opened.headers["location"] == "/apply"
     form = await client.get("/apply")
     assert input_value(form.text, "given-name-roman") == "Taro"
+    assert "本人が申請を承認しませんでした" in form.text
+    assert "ローマ字の綴りが違います" in form.text
     assert (await Application.select().first())["status"] == "draft"
     csrf = CSRF.search(form.text).group(1)
     fixed = await fill_form(client, csrf, {**AGENT_ANSWERS, "given_name_roman": "Tarou"})

@@ -93,6 +93,8 @@ async def test_nothing_chosen_says_so(client, smtp_sink):
 async def test_next_needs_the_documents_the_answers_require(client, smtp_sink):
     csrf = await _documents_page(client, smtp_sink)
     await upload(client, csrf, [("front.png", png_bytes(), "image/png")], "id_front")
+    page = await client.get("/apply/documents")
+    assert '<option value="employment" selected>' in page.text  # the next one still needed
     response = await client.post(
         "/apply/documents", data={"_csrf_token": csrf, "action": "next"}, follow_redirects=False
     )

@@ -87,9 +87,24 @@ async def test_inline_check_answers_the_one_field_and_keeps_the_draft(client, sm
 async def test_inline_check_of_an_unknown_field_is_not_found(client, smtp_sink):
     csrf = await open_application(client, smtp_sink)
     response = await client.post(
-        "/apply/fields/include_org", data={"_csrf_token": csrf}, headers={"HX-Request": "true"}
+        "/apply/fields/agent_name", data={"_csrf_token": csrf}, headers={"HX-Request": "true"}
     )
-    assert response.status_code == 404
+    assert response.status_code == 404  # a self application has no agent fields
+
+
+async def test_choosing_a_value_clears_the_choice_error(client, smtp_sink):
+    csrf = await open_application(client, smtp_sink)
+    failed = await fill_form(client, csrf, {**GOOD_ANSWERS, "validity_years": ""})
+    assert "有効期間を選択してください" in error_of(failed.text, "validity-years")
+    response = await client.post(
+        "/apply/fields/validity_years",
+        data={**GOOD_ANSWERS, "validity_years": "2", "_csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div class="field" id="validity-years-field"')
+    assert "error-message" not in response.text
+    assert 'value="2" checked' in response.text
 
 
 async def test_subject_preview_follows_the_answers(client, smtp_sink):
