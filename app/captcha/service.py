@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from app.captcha.tables import CaptchaChallenge
-from app.db import utcnow
+from app.db import Cursor, delete_expired_batch, utcnow
 from app.settings import RegistrationSettings
 
 # Digits only: each has an audio voice, and spoken digits cannot be confused the way the
@@ -108,14 +108,9 @@ async def verify(public_id: str, answer: str, now: datetime | None = None) -> Ve
     return Verdict.WRONG
 
 
-async def delete_expired(now: datetime, batch_size: int = 500) -> int:
-    """Delete challenges that can no longer be answered, one bounded batch."""
-    ids = (
-        await CaptchaChallenge.select(CaptchaChallenge.id)
-        .where(CaptchaChallenge.expires_at <= now)
-        .limit(batch_size)
-    )
-    if not ids:
-        return 0
-    await CaptchaChallenge.delete().where(CaptchaChallenge.id.is_in([r["id"] for r in ids]))
-    return len(ids)
+async def delete_expired(
+    now: datetime, batch_size: int, after: Cursor | None = None
+) -> tuple[int, Cursor | None]:
+    """Delete the next batch of challenges that can no longer be answered."""
+    expired = CaptchaChallenge.expires_at <= now
+    return await delete_expired_batch(CaptchaChallenge, expired, batch_size, after)

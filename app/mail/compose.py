@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
+from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -42,11 +45,24 @@ def compose(
     )
 
 
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The standard registry makes a new class for every header of every message; the
+    classes only depend on the header name, so make each once (a third of the cost of
+    building a message, measured by `make bench`)."""
+
+    @functools.cache  # noqa: B019 - one registry for the process's life
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        return super().__getitem__(name)
+
+
+MAIL_POLICY = policy.default.clone(header_factory=_CachedHeaderRegistry())
+
+
 def to_email_message(
     *, mail_from: str, recipient: str, subject: str, text: str, html: str, message_id: str
 ) -> EmailMessage:
     """The MIME message for one outbox row; the same row always yields the same Message-ID."""
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = mail_from
     message["To"] = recipient
     message["Subject"] = subject

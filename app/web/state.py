@@ -10,6 +10,7 @@ from litestar import Request
 from piccolo.engine.base import Engine
 
 from app import db
+from app.captcha import render as captcha_render
 from app.jobs import JobQueue
 from app.settings import Settings
 
@@ -30,6 +31,7 @@ class Services:
     async def stop(self) -> None:
         await self.queue.close()
         await db.stop(self.engine)
+        captcha_render.shutdown()
 
 
 def services(request: Request[Any, Any, Any]) -> Services:
