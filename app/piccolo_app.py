@@ -4,27 +4,13 @@ from __future__ import annotations
 
 from piccolo.conf.apps import AppConfig
 
-from app.application.tables import Application, ApplicationDocument, ApprovalToken, StatusChange
-from app.captcha.tables import CaptchaChallenge
-from app.mail.tables import OutboxMessage
-from app.registration.tables import AccessToken, Company, Registration, Ticket
+from app.db import all_tables
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
     app_name="jcan",
     migrations_folder_path=str(ROOT / "migrations"),
-    table_classes=[
-        Company,
-        Ticket,
-        Registration,
-        AccessToken,
-        CaptchaChallenge,
-        OutboxMessage,
-        Application,
-        ApplicationDocument,
-        ApprovalToken,
-        StatusChange,
-    ],
+    table_classes=all_tables(),
     migration_dependencies=[],
     commands=[],
 )

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
@@ -38,6 +39,11 @@ class AppSettings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def mail_domain(self) -> str:
+        """The right-hand side of Message-IDs: BASE_URL's host."""
+        return urlsplit(self.base_url).hostname or "localhost"
 
     def derived_key(self, purpose: str, size: int = 32) -> bytes:
         """A key for one purpose derived from SECRET_KEY, so one secret serves all."""

@@ -6,7 +6,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from piccolo.engine.base import Engine
@@ -14,11 +13,19 @@ from piccolo.engine.base import Engine
 from app.application import states
 from app.application.form import check_application
 from app.application.service import answers_of, move
+from app.application.subject import subject_of
 from app.application.tables import Application, ApprovalToken
 from app.db import utcnow, write_transaction
 from app.jobs import JobQueue
 from app.mail.service import queue_message
-from app.registration.service import LinkState, hash_token, is_well_formed_token, link_url
+from app.registration.service import (
+    LinkResolution,
+    LinkState,
+    hash_token,
+    is_well_formed_token,
+    link_state_of,
+    link_url,
+)
 from app.registration.tables import AccessToken, Registration
 from app.settings import Settings
 
@@ -57,28 +64,44 @@ async def create_approval_link(
     return f"{settings.app.base_url}{APPROVAL_PATH}{token}", expires_at
 
 
-def _state(row: dict[str, Any] | None, now: datetime) -> tuple[LinkState, int | None]:
-    if row is None:
-        return LinkState.INVALID, None
-    if row["used_at"] is not None:
-        return LinkState.USED, int(row["id"])
-    if row["superseded_at"] is not None:
-        return LinkState.SUPERSEDED, int(row["id"])
-    if row["expires_at"] <= now:
-        return LinkState.EXPIRED, int(row["id"])
-    return LinkState.VALID, int(row["id"])
+async def request_approval(
+    application_id: int,
+    reference: str,
+    cleaned: dict[str, str],
+    settings: Settings,
+    env: jinja2.Environment,
+    now: datetime,
+) -> tuple[int, datetime]:
+    """A fresh approval link and its mail to the principal (the certificate's address), in
+    the caller's transaction: (outbox id, the link's expiry)."""
+    link, expires_at = await create_approval_link(application_id, settings, now)
+    outbox_id = await queue_message(
+        env,
+        "principal_approval_request",
+        cleaned["cert_email"],
+        {
+            "reference": reference,
+            "subject": subject_of(cleaned),
+            "link": link,
+            "expires_at": expires_at,
+            "agent_name": cleaned.get("agent_name", ""),
+        },
+        settings.app.mail_domain,
+        now,
+    )
+    return outbox_id, expires_at
 
 
-async def resolve(token: str, now: datetime | None = None) -> tuple[LinkState, int | None]:
+async def resolve(token: str, now: datetime | None = None) -> LinkResolution:
     if not is_well_formed_token(token):
-        return LinkState.INVALID, None
+        return LinkResolution(LinkState.INVALID)
     row = await ApprovalToken.select().where(ApprovalToken.token_hash == hash_token(token)).first()
-    return _state(row, now or utcnow())
+    return link_state_of(row, now or utcnow())
 
 
 async def state_of(token_id: int, now: datetime | None = None) -> LinkState:
     row = await ApprovalToken.select().where(ApprovalToken.id == token_id).first()
-    return _state(row, now or utcnow())[0]
+    return link_state_of(row, now or utcnow()).state
 
 
 async def application_for(token_id: int) -> dict[str, Any] | None:
@@ -106,7 +129,6 @@ async def decide(
     """One transaction: consume the approval token, move the application, tell the agent
     (with a fresh link to correct and re-send when declined)."""
     now = now or utcnow()
-    domain = urlsplit(settings.app.base_url).hostname or "localhost"
     async with write_transaction(engine):
         consumed = (
             await ApprovalToken.update({ApprovalToken.used_at: now})
@@ -153,7 +175,7 @@ async def decide(
                 registration, settings, now
             )
         outbox_id = await queue_message(
-            env, "principal_outcome", registration["email"], context, domain, now
+            env, "principal_outcome", registration["email"], context, settings.app.mail_domain, now
         )
     await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
     return Decision(approve, outbox_id)

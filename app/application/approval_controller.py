@@ -10,6 +10,7 @@ from litestar.response import Response
 
 from app.application import approval, form, service, states
 from app.application.decision import check_decision
+from app.application.pages import link_state_page
 from app.application.requirements import kind_label
 from app.application.subject import subject_of
 from app.application.uploads import documents_of
@@ -20,7 +21,6 @@ from app.web.state import form_values, services
 
 Req = Request[Any, Any, Any]
 REVIEW = "approval/review.html.jinja2"
-STATE_PAGES = {s.value for s in LinkState} - {LinkState.VALID.value}
 
 
 async def _application(request: Req) -> tuple[int, dict[str, Any]] | Response[Any]:
@@ -76,11 +76,11 @@ class ApprovalController(Controller):
     @get("/t/{token:str}")
     async def open_link(self, request: Req, token: FromPath[str]) -> Response[Any]:
         """The emailed URL: always a redirect, so the token never stays in the address bar."""
-        state, token_id = await approval.resolve(token)
-        if state is LinkState.VALID:
-            request.session["approve_token"] = token_id
+        resolution = await approval.resolve(token)
+        if resolution.state is LinkState.VALID:
+            request.session["approve_token"] = resolution.token_id
             return see_other("/approve")
-        return see_other(f"/approve/link/{state.value}")
+        return see_other(f"/approve/link/{resolution.state.value}")
 
     @get("")
     async def review(self, request: Req) -> Response[Any]:
@@ -130,15 +130,4 @@ class ApprovalController(Controller):
 
     @get("/link/{link_state:str}")
     async def link_state(self, request: Req, link_state: FromPath[str]) -> Response[Any]:
-        shown = link_state if link_state in STATE_PAGES else LinkState.INVALID.value
-        ttl_hours = services(request).settings.registration.token_ttl_hours
-        return page(
-            request,
-            "application/link_state.html.jinja2",
-            {
-                "state": shown,
-                "ttl_days": ttl_hours // 24,
-                "ttl_hours": ttl_hours,
-                "kind": "approve",
-            },
-        )
+        return link_state_page(request, link_state, "approve")

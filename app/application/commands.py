@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import sys
-from urllib.parse import urlsplit
 
 from app import db
 from app.application import states
-from app.application.approval import create_approval_link
+from app.application.approval import request_approval
 from app.application.form import check_application
 from app.application.service import answers_of, list_applications
-from app.application.subject import subject_of
 from app.application.tables import Application
-from app.mail.service import queue_message
 from app.settings import Settings
 
 
@@ -50,20 +47,8 @@ async def resend_approval(settings: Settings, reference: str) -> int:
     now = db.utcnow()
     engine = Application._meta.db
     async with db.write_transaction(engine):
-        link, expires_at = await create_approval_link(row["id"], settings, now)
-        outbox_id = await queue_message(
-            env,
-            "principal_approval_request",
-            cleaned["cert_email"],
-            {
-                "reference": row["reference"],
-                "subject": subject_of(cleaned),
-                "link": link,
-                "expires_at": expires_at,
-                "agent_name": cleaned.get("agent_name", ""),
-            },
-            urlsplit(settings.app.base_url).hostname or "localhost",
-            now,
+        outbox_id, _expires_at = await request_approval(
+            row["id"], row["reference"], cleaned, settings, env, now
         )
     if settings.jobs.redis_url:
         queue = ArqQueue(settings)

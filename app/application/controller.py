@@ -13,16 +13,21 @@ from litestar.response import Response
 
 from app.application import form, service, uploads
 from app.application.documents import MAX_BYTES, MAX_FILES
-from app.application.pages import complete_page, confirm_page, documents_page, form_page
+from app.application.pages import (
+    complete_page,
+    confirm_page,
+    documents_page,
+    form_page,
+    link_state_page,
+)
 from app.application.storage import store_for
 from app.i18n import _
 from app.registration import service as registration_service
 from app.registration.service import LinkState
-from app.web.render import INVALID, page, see_other
+from app.web.render import INVALID, see_other
 from app.web.state import form_values, services
 
 Req = Request[Any, Any, Any]
-STATE_PAGES = {s.value for s in LinkState} - {LinkState.VALID.value}
 # Six files of 4 MB and the form around them; beyond this the 413 page explains.
 UPLOAD_BODY_LIMIT = MAX_FILES * MAX_BYTES + 1_000_000
 
@@ -223,13 +228,7 @@ class ApplicationController(Controller):
 
     @get("/link/{link_state:str}")
     async def link_state(self, request: Req, link_state: FromPath[str]) -> Response[Any]:
-        shown = link_state if link_state in STATE_PAGES else LinkState.INVALID.value
-        ttl_hours = services(request).settings.registration.token_ttl_hours
-        return page(
-            request,
-            "application/link_state.html.jinja2",
-            {"state": shown, "ttl_days": ttl_hours // 24, "ttl_hours": ttl_hours, "kind": "apply"},
-        )
+        return link_state_page(request, link_state, "apply")
 
 
 async def _after_submit(request: Req, token_id: Any) -> Response[Any] | None:

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from piccolo.engine.base import Engine
@@ -216,7 +215,6 @@ async def submit(
     if errors:
         raise NotReady(errors)
     cleaned, _errors = check_application(answers, applicant_type, registration_email)
-    domain = urlsplit(settings.app.base_url).hostname or "localhost"
     outbox: list[int] = []
     async with write_transaction(engine):
         consumed = (
@@ -262,32 +260,19 @@ async def submit(
         if applicant_type == "agent":
             await move(application["id"], states.SUBMITTED, states.AWAITING_PRINCIPAL, "system")
             status = states.AWAITING_PRINCIPAL
-            from app.application.approval import create_approval_link
+            from app.application.approval import request_approval  # it imports this module
 
-            link, expires_at = await create_approval_link(application["id"], settings, now)
-            context["approval_expires"] = expires_at
-            outbox.append(
-                await queue_message(
-                    env,
-                    "principal_approval_request",
-                    cleaned["cert_email"],
-                    {
-                        **context,
-                        "link": link,
-                        "expires_at": expires_at,
-                        "agent_name": cleaned["agent_name"],
-                    },
-                    domain,
-                    now,
-                )
+            outbox_id, context["approval_expires"] = await request_approval(
+                application["id"], reference, cleaned, settings, env, now
             )
+            outbox.append(outbox_id)
         outbox.append(
             await queue_message(
                 env,
                 "application_submitted",
                 registration_email,
                 {**context, "status": status},
-                domain,
+                settings.app.mail_domain,
                 now,
             )
         )

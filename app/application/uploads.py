@@ -114,16 +114,12 @@ async def _record(
     """The row, counted under the write lock so two uploads at once cannot pass MAX_FILES."""
     public_id = secrets.token_hex(16)
     async with write_transaction(engine):
-        application = (
-            await Application.select(Application.id)
-            .where((Application.id == application_id) & (Application.status == states.DRAFT))
-            .lock_rows()
-            .first()
-            if engine.engine_type == "postgres"
-            else await Application.select(Application.id)
-            .where((Application.id == application_id) & (Application.status == states.DRAFT))
-            .first()
+        query = Application.select(Application.id).where(
+            (Application.id == application_id) & (Application.status == states.DRAFT)
         )
+        if engine.engine_type == "postgres":  # SQLite's IMMEDIATE transaction already locks
+            query = query.lock_rows()
+        application = await query.first()
         if application is None:
             return None
         count = await ApplicationDocument.count().where(

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from piccolo.engine.base import Engine
@@ -225,7 +224,7 @@ async def register(
                 "expires_at": expires_at,
                 "ttl_hours": settings.registration.token_ttl_hours,
             },
-            domain=urlsplit(settings.app.base_url).hostname or "localhost",
+            domain=settings.app.mail_domain,
             now=now,
         )
     await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
@@ -241,15 +240,16 @@ async def resolve_link(token: str, now: datetime | None = None) -> LinkResolutio
     if not is_well_formed_token(token):
         return LinkResolution(LinkState.INVALID)
     row = await AccessToken.select().where(AccessToken.token_hash == hash_token(token)).first()
-    return _state_of(row, now or utcnow())
+    return link_state_of(row, now or utcnow())
 
 
 async def token_state(token_id: int, now: datetime | None = None) -> LinkState:
     row = await AccessToken.select().where(AccessToken.id == token_id).first()
-    return _state_of(row, now or utcnow()).state
+    return link_state_of(row, now or utcnow()).state
 
 
-def _state_of(row: dict[str, Any] | None, now: datetime) -> LinkResolution:
+def link_state_of(row: dict[str, Any] | None, now: datetime) -> LinkResolution:
+    """What a token row (access or approval: the same columns) means at `now`."""
     if row is None:
         return LinkResolution(LinkState.INVALID)
     if row["used_at"] is not None:
