@@ -24,7 +24,7 @@ from app.logs import configure_logging
 from app.pages.controller import PagesController
 from app.registration.controller import RegistrationController
 from app.settings import ROOT, Settings
-from app.templating import make_environment
+from app.templating import STATIC_PATH, make_environment
 from app.web import bench, errors, security
 from app.web.state import Services
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApplicationController,
             ApprovalController,
             create_static_files_router(
-                path="/static", directories=[ROOT / "static"], name="static"
+                path=STATIC_PATH, directories=[ROOT / "static"], name="static"
             ),
             *bench.routes(settings),
         ],

@@ -194,6 +194,7 @@ async def client(app: Any, smtp_sink: Sink) -> AsyncIterator[Any]:
             await add_company("ISC", "インタセクト・コミュニケーションズ株式会社")
             await add_company("OTHER", "別会社株式会社")
             test_client.tickets = await issue_tickets("ISC", 3)  # type: ignore[attr-defined]
+            test_client.captcha_key = services.captcha_key  # type: ignore[attr-defined]
             test_client.other_tickets = await issue_tickets("OTHER", 1)  # type: ignore[attr-defined]
             yield test_client
     finally:

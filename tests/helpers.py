@@ -6,7 +6,7 @@ import asyncio
 import re
 from typing import Any
 
-from app.captcha.tables import CaptchaChallenge
+from app.captcha.service import unseal
 
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 CAPTCHA = re.compile(r'name="captcha_id" value="([^"]+)"')
@@ -49,14 +49,11 @@ async def step1_page(client: Any, applicant_type: str = "self") -> tuple[str, st
     return html, CSRF.search(html).group(1), CAPTCHA.search(html).group(1)
 
 
-async def captcha_answer(captcha_id: str) -> str:
-    row = (
-        await CaptchaChallenge.select(CaptchaChallenge.answer)
-        .where(CaptchaChallenge.public_id == captcha_id)
-        .first()
-    )
-    assert row is not None
-    return str(row["answer"])
+def captcha_answer(client: Any, captcha_id: str) -> str:
+    """The answer sealed in a challenge id, opened with the app's key (as the server does)."""
+    sealed = unseal(captcha_id, client.captcha_key)
+    assert sealed is not None
+    return sealed.answer
 
 
 async def post_step1(client: Any, **overrides: str) -> Any:
@@ -70,7 +67,7 @@ async def post_step1(client: Any, **overrides: str) -> Any:
         "email": "taro@example.com",
         "email_confirm": "taro@example.com",
         "captcha_id": captcha_id,
-        "captcha_answer": await captcha_answer(captcha_id),
+        "captcha_answer": captcha_answer(client, captcha_id),
     }
     values.update(overrides)
     return await client.post("/register/step1", data=values, follow_redirects=False)

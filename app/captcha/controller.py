@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Any
+
+from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response
 
 from app.captcha import render, service
+from app.web.state import services
+
+Req = Request[Any, Any, Any]
 
 
 class CaptchaController(Controller):
     path = "/captcha"
 
     @get("/{challenge_id:str}/image.png", media_type="image/png")
-    async def image(self, challenge_id: FromPath[str]) -> Response[bytes]:
-        text = await service.answer_for_rendering(challenge_id)
+    async def image(self, request: Req, challenge_id: FromPath[str]) -> Response[bytes]:
+        text = await service.answer_for_rendering(challenge_id, services(request).captcha_key)
         if text is None:
             raise NotFoundException()
         return Response(await render.png(text), media_type="image/png")
 
     @get("/{challenge_id:str}/audio.wav", media_type="audio/wav")
-    async def audio(self, challenge_id: FromPath[str]) -> Response[bytes]:
-        text = await service.answer_for_rendering(challenge_id)
+    async def audio(self, request: Req, challenge_id: FromPath[str]) -> Response[bytes]:
+        text = await service.answer_for_rendering(challenge_id, services(request).captcha_key)
         if text is None:
             raise NotFoundException()
         return Response(

@@ -33,11 +33,11 @@ async def _step1(
     status: int = 200,
     block: str = "step1_main",
 ) -> Response[Any]:
-    settings = services(request).settings
+    s = services(request)
     applicant_type = values.get("applicant_type", "")
     chosen = applicant_type in form.APPLICANT_TYPES or block == "field_captcha"
     # No challenge until a type is chosen: the fields cannot be used before that.
-    challenge = await captcha.create_challenge(settings.registration) if chosen else None
+    challenge = captcha.create_challenge(s.settings.registration, s.captcha_key) if chosen else None
     values = {k: v for k, v in values.items() if k != "captcha_answer"}
     return page(
         request,
@@ -90,8 +90,10 @@ class RegistrationController(Controller):
             return see_other(f"/register/step1?applicant_type={values['applicant_type']}")
         if action == "refresh_captcha":
             return await _step1(request, values, {})
-        ttl = services(request).settings.registration.captcha_ttl_seconds
-        cleaned, errors, data = await service.validate_step1(values, ttl)
+        s = services(request)
+        cleaned, errors, data = await service.validate_step1(
+            values, s.captcha_key, s.settings.registration.captcha_ttl_seconds
+        )
         if data is None:
             kept = {**values, **{k: v for k, v in cleaned.items() if k not in errors}}
             return await _step1(request, kept, errors, status=INVALID)
@@ -104,7 +106,7 @@ class RegistrationController(Controller):
             raise NotFoundException()
         values = await form_values(request)
         cleaned, errors = form.check_step1_syntax(values)
-        errors = await service.check_fields(cleaned, errors)
+        errors = await service.check_fields(cleaned, errors, only=name)
         shown = {name: errors[name]} if name in errors else {}
         applicant_type = values.get("applicant_type", "")
         return page(

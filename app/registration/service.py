@@ -107,15 +107,20 @@ async def ticket_state(company_code: str, ticket_number: str) -> TicketState:
     return TicketState.USED if row["used_at"] is not None else TicketState.AVAILABLE
 
 
-async def check_fields(cleaned: Mapping[str, str], errors: dict[str, str]) -> dict[str, str]:
-    """Add the errors that need the database (company, ticket) to the syntax errors."""
+async def check_fields(
+    cleaned: Mapping[str, str], errors: dict[str, str], only: str | None = None
+) -> dict[str, str]:
+    """Add the errors that need the database (company, ticket) to the syntax errors; with
+    `only`, just what that field's message depends on (an inline check of one field)."""
     errors = dict(errors)
+    if only is not None and only not in ("company_code", "ticket_number"):
+        return errors
     code = cleaned.get("company_code", "")
     if code and "company_code" not in errors:
         message = form.company_error(await company_exists(code))
         if message:
             errors["company_code"] = message
-    ticket = cleaned.get("ticket_number", "")
+    ticket = cleaned.get("ticket_number", "") if only != "company_code" else ""
     if ticket and not {"company_code", "ticket_number"} & errors.keys():
         message = form.ticket_error(await ticket_state(code, ticket))
         if message:
@@ -124,14 +129,17 @@ async def check_fields(cleaned: Mapping[str, str], errors: dict[str, str]) -> di
 
 
 async def validate_step1(
-    values: Mapping[str, str], captcha_ttl_seconds: int = 600, now: datetime | None = None
+    values: Mapping[str, str],
+    captcha_key: bytes,
+    captcha_ttl_seconds: int = 600,
+    now: datetime | None = None,
 ) -> tuple[dict[str, str], dict[str, str], Step1Data | None]:
     """Every rule of step 1, the CAPTCHA last (it is consumed by the check, right or wrong)."""
     cleaned, errors = form.check_step1_syntax(values)
     errors = await check_fields(cleaned, errors)
     if "captcha_answer" not in errors:
         verdict = await captcha.verify(
-            values.get("captcha_id", ""), values.get("captcha_answer", ""), now
+            values.get("captcha_id", ""), values.get("captcha_answer", ""), captcha_key, now
         )
         message = form.captcha_error(verdict.value, captcha_ttl_seconds // 60)
         if message:
@@ -174,17 +182,17 @@ async def register(
     expires_at = now + timedelta(hours=settings.registration.token_ttl_hours)
     public_id = str(ULID())
     async with write_transaction(engine):
-        company = await Company.select(Company.id).where(Company.code == data.company_code).first()
+        company = await company_id(data.company_code)  # companies are never deleted
         locked = (
             await Ticket.update({Ticket.last_registered_at: now})
             .where(
                 (Ticket.number == data.ticket_number)
-                & (Ticket.company == (company["id"] if company else -1))
+                & (Ticket.company == (company if company is not None else -1))
                 & Ticket.used_at.is_null()
             )
             .returning(Ticket.id)
         )
-        if not company or not locked:
+        if company is None or not locked:
             raise TicketUnavailable(data.ticket_number)
         ticket_id = locked[0]["id"]
         await AccessToken.update({AccessToken.superseded_at: now}).where(
@@ -196,7 +204,7 @@ async def register(
             Registration(
                 public_id=public_id,
                 applicant_type=data.applicant_type,
-                company=company["id"],
+                company=company,
                 ticket=ticket_id,
                 email=data.email,
                 created_at=now,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -11,6 +11,7 @@ from piccolo.engine.base import Engine
 
 from app import db
 from app.captcha import render as captcha_render
+from app.captcha.service import challenge_key
 from app.jobs import JobQueue
 from app.settings import Settings
 
@@ -21,6 +22,10 @@ class Services:
     engine: Engine
     env: jinja2.Environment
     queue: JobQueue
+    captcha_key: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.captcha_key = challenge_key(self.settings.app)
 
     async def start(self) -> None:
         """Open what the app needs: tables bound to this engine, its pool, the job queue."""

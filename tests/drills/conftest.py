@@ -89,6 +89,7 @@ async def portal(drill_settings: Any) -> AsyncIterator[Any]:
             await add_company("ISC", "インタセクト・コミュニケーションズ株式会社")
             await add_company("OTHER", "別会社株式会社")
             client.tickets = await issue_tickets("ISC", 3)  # type: ignore[attr-defined]
+            client.captcha_key = services.captcha_key  # type: ignore[attr-defined]
             yield client
     finally:
         await services.stop()

@@ -8,7 +8,8 @@ from tests.helpers import post_step1, step1_page
 
 async def test_image_is_a_png_and_its_alt_never_gives_the_answer(client):
     html, _, captcha_id = await step1_page(client)
-    answer = await service.answer_for_rendering(captcha_id)
+    answer = await service.answer_for_rendering(captcha_id, client.captcha_key)
+    assert answer is not None
     response = await client.get(f"/captcha/{captcha_id}/image.png")
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
@@ -36,6 +37,7 @@ async def test_used_or_unknown_challenge_is_not_served(client):
 
 async def test_test_answer_hook_makes_every_challenge_answerable(variant):
     settings = variant(registration={"captcha_test_answer": "abc12"})
-    challenge = await service.create_challenge(settings.registration)
-    verdict = await service.verify(challenge.public_id, "ABC12")
+    key = service.challenge_key(settings.app)
+    challenge = service.create_challenge(settings.registration, key)
+    verdict = await service.verify(challenge.public_id, "ABC12", key)
     assert verdict is service.Verdict.CORRECT

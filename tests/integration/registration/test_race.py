@@ -38,6 +38,7 @@ async def test_concurrent_registrations_over_http_leave_one_live_token(client):
         transport = client._transport
         async with httpx.AsyncClient(transport=transport, base_url=str(client.base_url)) as c:
             c.tickets = client.tickets
+            c.captcha_key = client.captcha_key
             address = f"http{i}@example.com"
             response = await register(c, email=address, email_confirm=address)
             return response.status_code

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.captcha.service import create_challenge, unseal
 from app.captcha.tables import CaptchaChallenge
 from app.db import utcnow
 from app.registration.tables import Ticket
 from tests.helpers import (
     CAPTCHA,
     CSRF,
+    captcha_answer,
     error_of,
     input_value,
     post_step1,
@@ -204,18 +206,13 @@ async def test_captcha_answer_is_case_and_width_insensitive(client, app):
 
     s = app.state.services
     letters = replace(s.settings.registration, captcha_test_answer="AbCdE")
-    from app.captcha.service import create_challenge
-
-    challenge = await create_challenge(letters)
+    challenge = create_challenge(letters, client.captcha_key)
     response = await post_step1(client, captcha_id=challenge.public_id, captcha_answer="abcde")
     assert response.status_code == 303
     _, _, captcha_id = await step1_page(client)
-    row = (
-        await CaptchaChallenge.select(CaptchaChallenge.answer)
-        .where(CaptchaChallenge.public_id == captcha_id)
-        .first()
+    full_width = captcha_answer(client, captcha_id).translate(
+        str.maketrans("0123456789", "０１２３４５６７８９")
     )
-    full_width = row["answer"].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     response = await post_step1(
         client,
         ticket_number=client.tickets[1],
@@ -227,26 +224,47 @@ async def test_captcha_answer_is_case_and_width_insensitive(client, app):
 
 async def test_captcha_is_usable_once(client):
     _html, _csrf, captcha_id = await step1_page(client)
-    row = (
-        await CaptchaChallenge.select(CaptchaChallenge.answer)
-        .where(CaptchaChallenge.public_id == captcha_id)
-        .first()
-    )
-    first = await post_step1(client, captcha_id=captcha_id, captcha_answer=row["answer"])
-    second = await post_step1(client, captcha_id=captcha_id, captcha_answer=row["answer"])
+    answer = captcha_answer(client, captcha_id)
+    first = await post_step1(client, captcha_id=captcha_id, captcha_answer=answer)
+    second = await post_step1(client, captcha_id=captcha_id, captcha_answer=answer)
     assert first.status_code == 303
     assert second.status_code == 422
     assert error_of(second.text, "captcha-answer").startswith("画像の文字が正しくありません。")
+    # The use is the one row a challenge ever writes, and it stays until the challenge expires.
+    used = await CaptchaChallenge.select().where(
+        CaptchaChallenge.public_id == unseal(captcha_id, client.captcha_key).use_id
+    )
+    assert len(used) == 1 and used[0]["used_at"] is not None
 
 
-async def test_captcha_expires_after_ten_minutes(client):
+async def test_a_forged_or_altered_challenge_id_is_refused(client, app):
     _html, _csrf, captcha_id = await step1_page(client)
-    row = await CaptchaChallenge.select().where(CaptchaChallenge.public_id == captcha_id).first()
-    assert row["expires_at"] - row["created_at"] == timedelta(minutes=10)
-    await CaptchaChallenge.update(
-        {CaptchaChallenge.expires_at: utcnow() - timedelta(seconds=1)}
-    ).where(CaptchaChallenge.public_id == captcha_id)
-    response = await post_step1(client, captcha_id=captcha_id, captcha_answer=row["answer"])
+    answer = captcha_answer(client, captcha_id)
+    flipped = captcha_id[:20] + ("A" if captcha_id[20] != "A" else "B") + captcha_id[21:]
+    forged = create_challenge(
+        app.state.services.settings.registration, b"x" * 32
+    ).public_id  # sealed with another key
+    for bad in (flipped, forged, captcha_id[:-4]):
+        response = await post_step1(client, captcha_id=bad, captcha_answer=answer)
+        assert response.status_code == 422
+        assert error_of(response.text, "captcha-answer").startswith(
+            "画像の文字が正しくありません。"
+        )
+        assert (await client.get(f"/captcha/{bad}/image.png")).status_code == 404
+    assert await CaptchaChallenge.count() == 0  # a refused id writes nothing
+
+
+async def test_captcha_expires_after_ten_minutes(client, app):
+    before = utcnow().replace(microsecond=0)
+    _html, _csrf, captcha_id = await step1_page(client)
+    sealed = unseal(captcha_id, client.captcha_key)
+    assert before + timedelta(minutes=10) <= sealed.expires_at
+    assert sealed.expires_at <= utcnow() + timedelta(minutes=10)
+    settings = app.state.services.settings.registration
+    old = create_challenge(settings, client.captcha_key, now=utcnow() - timedelta(minutes=10))
+    answer = captcha_answer(client, old.public_id)
+    assert (await client.get(f"/captcha/{old.public_id}/image.png")).status_code == 404
+    response = await post_step1(client, captcha_id=old.public_id, captcha_answer=answer)
     assert error_of(response.text, "captcha-answer").startswith(
         "画像の有効期限（10分）が切れました。"
     )
@@ -361,10 +379,8 @@ async def test_changing_the_type_without_javascript_keeps_the_answers(client):
 
 
 async def test_no_challenge_is_made_before_a_type_is_chosen(client):
-    before = await CaptchaChallenge.count()
     html = (await client.get("/register/step1")).text
-    assert await CaptchaChallenge.count() == before
-    assert "captcha_id" not in html
+    assert "captcha_id" not in html and "/captcha/" not in html
 
 
 async def test_enter_on_a_radio_before_any_field_chooses_the_type(client):
@@ -383,3 +399,20 @@ async def test_the_first_submit_button_is_the_hidden_default_next(client):
     form = html[html.index("<form") :]
     first_button = form[form.index("<button") : form.index(">", form.index("<button")) + 1]
     assert first_button == '<button type="submit" hidden tabindex="-1">'
+
+
+async def test_an_inline_check_asks_the_database_only_for_its_own_field(client):
+    from app.registration.service import check_fields
+
+    used = client.tickets[0]
+    await Ticket.update({Ticket.used_at: utcnow()}).where(Ticket.number == used)
+    cleaned = {"company_code": "ISC", "ticket_number": used, "email": "a@example.com"}
+    ticket_error = (await check_fields(cleaned, {}))["ticket_number"]
+    assert ticket_error
+    assert await check_fields(cleaned, {}, only="ticket_number") == {"ticket_number": ticket_error}
+    assert await check_fields(cleaned, {}, only="email") == {}
+    assert await check_fields(cleaned, {}, only="company_code") == {}
+    unknown = {**cleaned, "company_code": "NOPE"}
+    only_company = await check_fields(unknown, {}, only="company_code")
+    assert set(only_company) == {"company_code"}
+    assert set(await check_fields(unknown, {}, only="ticket_number")) == {"company_code"}
