@@ -19,6 +19,8 @@ from tasks.send_mail import send_mail
 from tasks.sweep import sweep_expired
 
 FUNCTIONS = [send_mail, relay_outbox, sweep_expired]
+# Jobs run at once (arq's default is ten): see worker_settings.
+MAX_JOBS = 20
 # (function, seconds between runs) for the in-process runner; arq uses cron_jobs below.
 CRON_SCHEDULE = [(relay_outbox, 60.0), (sweep_expired, 3600.0)]
 
@@ -30,7 +32,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     await db.start(engine, settings.database)
     ctx.update(settings=settings, engine=engine, queue=ArqQueue(settings, ctx["redis"]))
     # One backend for the worker's life, so SMTP connections are reused between jobs.
-    ctx.setdefault("mail_backend", backend_for(settings.mail))
+    ctx.setdefault("mail_backend", backend_for(settings.mail, concurrency=MAX_JOBS))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -65,7 +67,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "poll_delay": 0.05,
         # A send mostly waits on the SMTP server, the database and Redis: twenty at a time
         # (arq's default is ten) keep the worker busy; each holds a pooled connection briefly.
-        "max_jobs": 20,
+        "max_jobs": MAX_JOBS,
         "ctx": {"settings": settings},
     }
 

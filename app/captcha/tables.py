@@ -8,7 +8,9 @@ from piccolo.table import Table
 
 
 class CaptchaChallenge(Table, tablename="captcha_challenge"):
-    """One challenge: shown as image and audio, answerable once before expires_at."""
+    """The use of one challenge. Challenges themselves are not stored (their ids are sealed,
+    app.captcha.service): answering one writes this row, public_id being the id's nonce, so a
+    second answer finds it taken. Kept until expires_at, when the id is refused anyway."""
 
     id: Serial
     public_id = Varchar(length=43, unique=True, index=True)

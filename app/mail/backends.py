@@ -8,12 +8,12 @@ import os
 import re
 import ssl
 import time
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
 
+from app.mail.compose import Outgoing
 from app.settings import MailSettings
 
 log = logging.getLogger("jcan.mail")
@@ -28,7 +28,7 @@ class PermanentMailError(Exception):
 
 
 class MailBackend(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Outgoing) -> None: ...
 
 
 class FileBackend:
@@ -37,23 +37,23 @@ class FileBackend:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         await asyncio.to_thread(self._write, message)
 
-    def _write(self, message: EmailMessage) -> None:
+    def _write(self, message: Outgoing) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        stem = re.sub(r"[^A-Za-z0-9._-]", "_", str(message["Message-ID"]).strip("<>"))
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", message.message_id.strip("<>"))
         target = self.directory / f"{stem}.eml"
         temporary = target.with_suffix(".eml.tmp")
-        temporary.write_bytes(message.as_bytes())
+        temporary.write_bytes(message.data)
         os.replace(temporary, target)  # atomic: readers never see half a file
 
 
 class ConsoleBackend:
     """Prints messages to standard output (development only)."""
 
-    async def send(self, message: EmailMessage) -> None:
-        print(message.as_string(), flush=True)
+    async def send(self, message: Outgoing) -> None:
+        print(message.data.decode("utf-8", "replace"), flush=True)
 
 
 class SmtpBackend:
@@ -73,7 +73,7 @@ class SmtpBackend:
         self.max_idle = max_idle
         self._idle: list[tuple[aiosmtplib.SMTP, int, float]] = []  # client, sent, idle since
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         try:
             await self._send(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -87,12 +87,12 @@ class SmtpBackend:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TransientMailError(type(exc).__name__) from exc
 
-    async def _send(self, message: EmailMessage) -> None:
+    async def _send(self, message: Outgoing) -> None:
         reused = self._take_idle()
         if reused is not None:
             client, sent = reused
             try:
-                await client.send_message(message)
+                await _transmit(client, message)
             except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
                 client.close()  # the server closed it while idle: once more on a new one
             except BaseException:
@@ -104,7 +104,7 @@ class SmtpBackend:
         client = self._client()
         try:
             await client.connect()
-            await client.send_message(message)
+            await _transmit(client, message)
         except BaseException:
             client.close()
             raise
@@ -144,6 +144,17 @@ class SmtpBackend:
         await asyncio.gather(*(_quit(client) for client, _, _ in idle))
 
 
+async def _transmit(client: aiosmtplib.SMTP, message: Outgoing) -> None:
+    options: list[str] = []
+    if message.smtputf8:
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
+        if not client.supports_extension("smtputf8"):
+            raise PermanentMailError("an internationalised address, and no SMTPUTF8 at the server")
+        options = ["SMTPUTF8", "BODY=8BITMIME"]
+    await client.sendmail(message.sender, [message.recipient], message.data, mail_options=options)
+
+
 async def _quit(client: aiosmtplib.SMTP) -> None:
     try:
         await client.quit()
@@ -155,9 +166,11 @@ def _codes(exc: aiosmtplib.SMTPRecipientsRefused) -> str:
     return ",".join(str(r.code) for r in exc.recipients)
 
 
-def backend_for(settings: MailSettings) -> MailBackend:
+def backend_for(settings: MailSettings, concurrency: int = 10) -> MailBackend:
+    """`concurrency`: how many sends may run at once (the worker's max_jobs). As many SMTP
+    connections stay open: with fewer, every wave of sends opened and closed the rest again."""
     if settings.backend == "smtp":
-        return SmtpBackend(settings)
+        return SmtpBackend(settings, max_idle=concurrency)
     if settings.backend == "console":
         return ConsoleBackend()
     return FileBackend(settings.mail_dir)

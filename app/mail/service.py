@@ -11,7 +11,7 @@ import jinja2
 
 from app.db import utcnow
 from app.mail.backends import MailBackend, PermanentMailError, TransientMailError
-from app.mail.compose import compose, to_email_message
+from app.mail.compose import build_message, compose
 from app.mail.tables import FAILED, PENDING, SENDING, SENT, OutboxMessage
 from app.settings import MailSettings
 
@@ -86,7 +86,7 @@ async def deliver(
     row = await claim(outbox_id, now, timedelta(seconds=settings.claim_timeout_seconds))
     if row is None:
         return Delivery("skipped")
-    message = to_email_message(
+    message = build_message(
         mail_from=settings.mail_from,
         recipient=row["recipient"],
         subject=row["subject"],

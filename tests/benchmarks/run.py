@@ -98,6 +98,7 @@ def http_rows(report: Report, bench: Bench) -> None:
     for key in PAGES:
         alone[key] = bench.load(key)
         loaded[key] = bench.load(key, background=captcha)
+    alone["inline_ticket"] = bench.load("inline_ticket")
     alone["captcha"] = bench.load("captcha")
     alone["registration"] = bench.load("registration")
     last_ceiling = bench.load("ceiling")
@@ -112,7 +113,7 @@ def http_rows(report: Report, bench: Bench) -> None:
             "100%",
         )
     )
-    for key in (*PAGES, "captcha", "registration"):
+    for key in (*PAGES, "inline_ticket", "captcha", "registration"):
         result = alone[key]
         ratio = result.rps / ceiling_rps
         checks: list[tuple[bool, str, str]] = []

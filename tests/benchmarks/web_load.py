@@ -140,6 +140,18 @@ def scenarios(session: Session) -> dict[str, Scenario]:
             headers=htmx,
         ),
         Scenario(
+            # The email check needs no query; the ticket's asks the database (company cached).
+            "inline_ticket",
+            "inline validation, ticket number (one query)",
+            "/register/step1/fields/ticket_number",
+            method="POST",
+            body=inline_form,
+            headers=tuple(
+                (k, {"HX-Trigger": "ticket_number", "HX-Target": "ticket-number-field"}.get(k, v))
+                for k, v in htmx
+            ),
+        ),
+        Scenario(
             "captcha",
             "CAPTCHA image",
             f"/captcha/{session.captcha_id}/image.png",

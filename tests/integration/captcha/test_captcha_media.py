@@ -41,3 +41,19 @@ async def test_test_answer_hook_makes_every_challenge_answerable(variant):
     challenge = service.create_challenge(settings.registration, key)
     verdict = await service.verify(challenge.public_id, "ABC12", key)
     assert verdict is service.Verdict.CORRECT
+
+
+async def test_drawing_runs_in_a_helper_below_the_servers_priority():
+    import os
+
+    from app.captcha import render
+
+    assert (await render.png("123456")).startswith(b"\x89PNG")
+    helpers = list(render._pool._processes) if render._pool else []  # type: ignore[attr-defined]
+    assert helpers and os.getpid() not in helpers
+    for pid in helpers:
+        assert (
+            os.getpriority(os.PRIO_PROCESS, pid)
+            == os.getpriority(os.PRIO_PROCESS, 0) + render.HELPER_NICENESS
+        )
+    render.shutdown()
