@@ -9,6 +9,7 @@ keeps the event loop free.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -54,10 +55,8 @@ HELPER_NICENESS = 10
 
 def _start_helper(parent: int) -> None:
     """In the helper: lower its priority, and leave with the server process."""
-    try:
+    with contextlib.suppress(OSError):  # not allowed here: draw at the same priority
         os.nice(HELPER_NICENESS)
-    except OSError:  # not allowed here: draw at the same priority
-        pass
     _exit_with(parent)
 
 
