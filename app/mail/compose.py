@@ -121,7 +121,9 @@ def build_message(
             html=html,
             message_id=message_id,
         )
-        return Outgoing(sender, recipient, message_id, message.as_bytes(SMTPUTF8_POLICY), True)
+        return Outgoing(
+            sender, recipient, message_id, message.as_bytes(policy=SMTPUTF8_POLICY), True
+        )
     boundary = "=_jcan_" + secrets.token_hex(8)
     lines = [
         "From: " + _address(name, sender),
