@@ -99,6 +99,8 @@ def test_an_internationalised_address_takes_the_smtputf8_path():
         message_id="<1@example.com>",
     )
     assert built.smtputf8
+    assert not built.data.startswith(b"From ")  # no mbox separator line
+    assert b"\n" not in built.data.replace(b"\r\n", b"")
     parsed = parse(built.data)
     assert str(parsed["To"]) == "太郎@例え.jp"
     assert parsed.get_body(("plain",)).get_content().strip() == "本文"  # type: ignore[union-attr]
