@@ -178,3 +178,22 @@ async def test_a_ticket_from_a_used_up_race_is_refused_at_register_time(client):
         == "このチケット番号は既に発行申請に使用されています。"
     )
     assert await Registration.count() == 0
+
+
+async def test_the_session_cookie_is_written_only_when_the_session_changes(client):
+    def session_cookies(response):
+        return [c for c in response.headers.get_list("set-cookie") if c.startswith("jcan_session")]
+
+    posted = await post_step1(client)
+    assert posted.status_code == 303 and session_cookies(posted)  # the draft was written
+    for _ in range(2):
+        confirm = await client.get("/register/confirm")
+        assert confirm.status_code == 200 and client.tickets[0] in confirm.text
+        assert session_cookies(confirm) == []  # read, not changed: the browser's cookie stands
+    csrf = CSRF.search(confirm.text).group(1)
+    done = await client.post(
+        "/register/confirm", data={"_csrf_token": csrf, "agree": "yes"}, follow_redirects=False
+    )
+    assert done.status_code == 303 and session_cookies(done)  # draft gone, "done" added
+    complete = await client.get("/register/complete")
+    assert complete.status_code == 200 and session_cookies(complete) == []
