@@ -27,10 +27,15 @@ CRON_SCHEDULE = [(relay_outbox, 60.0), (sweep_expired, 3600.0)]
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or Settings.from_env()
-    engine = db.engine_for(settings.database)
-    db.bind_tables(engine)
-    await db.start(engine, settings.database)
-    ctx.update(settings=settings, engine=engine, queue=ArqQueue(settings, ctx["redis"]))
+    if not ctx.get("tables_bound"):
+        # A worker process: its own engine and pool for every table. (A worker inside a
+        # process whose tables are bound already, the tests', must not take them over: the
+        # app's transactions would then run their statements on another engine's pool.)
+        engine = db.engine_for(settings.database)
+        db.bind_tables(engine)
+        await db.start(engine, settings.database)
+        ctx["engine"] = engine
+    ctx.update(settings=settings, queue=ArqQueue(settings, ctx["redis"]))
     # One backend for the worker's life, so SMTP connections are reused between jobs.
     ctx.setdefault("mail_backend", backend_for(settings.mail, concurrency=MAX_JOBS))
 

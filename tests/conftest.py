@@ -148,7 +148,12 @@ async def arq_worker(settings: Any) -> AsyncIterator[Any]:
 
     from tasks.worker import worker_settings
 
-    options = worker_settings(settings) | {"poll_delay": 0.05, "cron_jobs": []}
+    options = worker_settings(settings) | {
+        "poll_delay": 0.05,
+        "cron_jobs": [],
+        # The app of each test binds the tables to its engine; the worker uses that binding.
+        "ctx": {"settings": settings, "tables_bound": True},
+    }
     worker = Worker(**options)
     task = asyncio.create_task(worker.async_run())
     yield worker
