@@ -9,8 +9,8 @@ keeps the event loop free.
 from __future__ import annotations
 
 import asyncio
-import io
 import contextlib
+import io
 import multiprocessing
 import os
 import threading
