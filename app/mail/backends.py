@@ -13,7 +13,7 @@ from typing import Protocol
 
 import aiosmtplib
 
-from app.mail.compose import Outgoing
+from app.mail.compose import Outgoing, readable
 from app.settings import MailSettings
 
 log = logging.getLogger("jcan.mail")
@@ -45,7 +45,7 @@ class FileBackend:
         stem = re.sub(r"[^A-Za-z0-9._-]", "_", message.message_id.strip("<>"))
         target = self.directory / f"{stem}.eml"
         temporary = target.with_suffix(".eml.tmp")
-        temporary.write_bytes(message.data)
+        temporary.write_bytes(readable(message))
         os.replace(temporary, target)  # atomic: readers never see half a file
 
 
@@ -53,7 +53,7 @@ class ConsoleBackend:
     """Prints messages to standard output (development only)."""
 
     async def send(self, message: Outgoing) -> None:
-        print(message.data.decode("utf-8", "replace"), flush=True)
+        print(readable(message).decode("utf-8", "replace"), flush=True)
 
 
 class SmtpBackend:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email
 import functools
 import secrets
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from email.header import Header
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 
@@ -168,3 +169,15 @@ def _base64_lines(body: str) -> str:
         body += "\n"  # as the email package does: a text part ends with a line break
     encoded = base64.encodebytes(body.replace("\r\n", "\n").replace("\n", "\r\n").encode())
     return encoded.decode("ascii").replace("\n", "\r\n").rstrip("\r\n")
+
+
+def readable(message: Outgoing) -> bytes:
+    """The message with its text parts in 8bit UTF-8, for people reading .eml files and the
+    console in development (the wire keeps base64: 8bit needs the server's 8BITMIME)."""
+    parsed = email.message_from_bytes(message.data, policy=SMTPUTF8_POLICY)
+    for part in parsed.walk():
+        if part.get_content_maintype() == "text":
+            cast(EmailMessage, part).set_content(
+                part.get_content(), subtype=part.get_content_subtype(), cte="8bit"
+            )
+    return parsed.as_bytes(policy=SMTPUTF8_POLICY.clone(linesep="\n"))

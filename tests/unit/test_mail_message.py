@@ -11,7 +11,7 @@ from email.utils import parseaddr
 
 import pytest
 
-from app.mail.compose import build_message, to_email_message
+from app.mail.compose import build_message, readable, to_email_message
 
 DATE = datetime(2026, 11, 24, 12, 34, 56, tzinfo=UTC)
 LONG_JA = "【JCAN証明書】申請登録を受け付けました（発行申請情報の入力のご案内）" * 3
@@ -121,3 +121,17 @@ def test_a_line_break_in_a_header_is_refused(field):
     fields[field] += "\r\nBcc: victim@example.com"
     with pytest.raises(ValueError):
         build_message(**fields)
+
+
+def test_the_readable_copy_for_files_shows_the_text_and_reads_back_the_same():
+    built = build_message(
+        mail_from="JCAN証明書LRA <no-reply@example.jp>",
+        recipient="taro@example.com",
+        subject="【JCAN証明書】申請登録のご案内",
+        text="本文です。\nhttps://example.com/apply/t/abc\n",
+        html="<p>本文です。</p>",
+        message_id="<1@example.jp>",
+    )
+    copy = readable(built)
+    assert "本文です。".encode() in copy and b"https://example.com/apply/t/abc" in copy
+    assert summary(parse(copy)) == summary(parse(built.data))
