@@ -174,16 +174,16 @@ INSERT_REGISTRATION = (
     "INSERT INTO registration (public_id, applicant_type, company, ticket, email, created_at) "
     "VALUES ({}, {}, {}, {}, {}, {}) RETURNING id"
 )
-INSERT_TOKEN = (
+_INTO_ACCESS_TOKEN = (
     "INSERT INTO access_token (token_hash, registration, ticket, created_at, expires_at) "
-    "VALUES ({}, {}, {}, {}, {})"
 )
+INSERT_TOKEN = _INTO_ACCESS_TOKEN + "VALUES ({}, {}, {}, {}, {})"
 # PostgreSQL: the three together (data-modifying WITH; SQLite has none). The UPDATE does not
 # see the token the same statement inserts.
 REGISTER_PG = (
     f"WITH superseded AS ({SUPERSEDE_TOKENS}), "
     f"registered AS ({INSERT_REGISTRATION}) "
-    "INSERT INTO access_token (token_hash, registration, ticket, created_at, expires_at) "
+    f"{_INTO_ACCESS_TOKEN}"
     "SELECT {}, id, {}, {}, {} FROM registered"
 )
 TICKET_USED_AT = "SELECT used_at FROM ticket WHERE number = {} AND company = {}"

@@ -31,12 +31,24 @@ SENDERS = [
 RECIPIENTS = ["taro@example.com", "o'brien+tag@sub.example.co.jp"]
 
 
+def fields(**overrides: str) -> dict[str, str]:
+    """A message's fields: plain defaults, overridden by keyword."""
+    return {
+        "mail_from": "noreply@example.com",
+        "recipient": "taro@example.com",
+        "subject": "件名",
+        "text": "本文",
+        "html": "<p>本文</p>",
+        "message_id": "<1@example.com>",
+    } | overrides
+
+
 def parse(data: bytes) -> email.message.EmailMessage:
     return email.message_from_bytes(data, policy=policy.default)  # type: ignore[return-value]
 
 
-def reference(**fields: str) -> email.message.EmailMessage:
-    message = to_email_message(**fields)  # type: ignore[arg-type]
+def reference(**values: str) -> email.message.EmailMessage:
+    message = to_email_message(**values)  # type: ignore[arg-type]
     return parse(message.as_bytes(policy=policy.SMTP))
 
 
@@ -64,19 +76,14 @@ def summary(message: email.message.EmailMessage) -> dict[str, str]:
 @pytest.mark.parametrize("mail_from", SENDERS)
 @pytest.mark.parametrize("recipient", RECIPIENTS)
 def test_reads_back_as_the_email_package_message(subject, text, mail_from, recipient):
-    fields = {
-        "mail_from": mail_from,
-        "recipient": recipient,
-        "subject": subject,
-        "text": text,
-        "html": f"<p>{text}</p>",
-        "message_id": "<20261124.abc@example.com>",
-    }
-    built = build_message(**fields, date=DATE)
+    row = fields(
+        mail_from=mail_from, recipient=recipient, subject=subject, text=text, html=f"<p>{text}</p>"
+    )
+    built = build_message(**row, date=DATE)
     assert not built.smtputf8
     assert built.recipient == recipient and built.sender.endswith("example.com")
     parsed = parse(built.data)
-    expected = summary(reference(**fields))
+    expected = summary(reference(**row))
     # From is checked against what was asked for: the email package folds a long Japanese
     # display name into two encoded words and its own parser then reads a space between them.
     raw_from = built.data.split(b"\r\nTo: ")[0].decode().removeprefix("From: ")
@@ -90,14 +97,7 @@ def test_reads_back_as_the_email_package_message(subject, text, mail_from, recip
 
 
 def test_an_internationalised_address_takes_the_smtputf8_path():
-    built = build_message(
-        mail_from="noreply@example.com",
-        recipient="太郎@例え.jp",
-        subject="件名",
-        text="本文",
-        html="<p>本文</p>",
-        message_id="<1@example.com>",
-    )
+    built = build_message(**fields(recipient="太郎@例え.jp"))
     assert built.smtputf8
     assert not built.data.startswith(b"From ")  # no mbox separator line
     assert b"\n" not in built.data.replace(b"\r\n", b"")
@@ -110,27 +110,19 @@ def test_an_internationalised_address_takes_the_smtputf8_path():
     "field", ["recipient", "subject", "message_id", "mail_from"], ids=lambda f: f
 )
 def test_a_line_break_in_a_header_is_refused(field):
-    fields = {
-        "mail_from": "noreply@example.com",
-        "recipient": "taro@example.com",
-        "subject": "件名",
-        "text": "t",
-        "html": "h",
-        "message_id": "<1@example.com>",
-    }
-    fields[field] += "\r\nBcc: victim@example.com"
+    values = fields()
     with pytest.raises(ValueError):
-        build_message(**fields)
+        build_message(**fields(**{field: values[field] + "\r\nBcc: victim@example.com"}))
 
 
 def test_the_readable_copy_for_files_shows_the_text_and_reads_back_the_same():
     built = build_message(
-        mail_from="JCAN証明書LRA <no-reply@example.jp>",
-        recipient="taro@example.com",
-        subject="【JCAN証明書】申請登録のご案内",
-        text="本文です。\nhttps://example.com/apply/t/abc\n",
-        html="<p>本文です。</p>",
-        message_id="<1@example.jp>",
+        **fields(
+            mail_from="JCAN証明書LRA <no-reply@example.jp>",
+            subject="【JCAN証明書】申請登録のご案内",
+            text="本文です。\nhttps://example.com/apply/t/abc\n",
+            html="<p>本文です。</p>",
+        )
     )
     copy = readable(built)
     assert "本文です。".encode() in copy and b"https://example.com/apply/t/abc" in copy
