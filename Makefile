@@ -9,7 +9,7 @@ export PICCOLO_CONF := app.piccolo_conf
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-unit test-sqlite test-postgres test-drills test-e2e lint format i18n i18n-compile bench clean
+.PHONY: install run test test-env test-unit test-sqlite test-postgres test-drills test-e2e lint format i18n i18n-compile bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,12 @@ run: install
 	@echo "Serving at http://127.0.0.1:8000 (mail is written to var/mail/)"
 	$(BIN)/jcan serve
 
-test: install test-unit test-sqlite test-postgres test-drills test-e2e
+test: install test-env test-unit test-sqlite test-postgres test-drills test-e2e
+
+## What the suite needs from the machine: Chromium, CJK fonts, PostgreSQL, Redis
+## (installed or started when missing, as root; otherwise a message says what to install).
+test-env:
+	bash .ci/prepare
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
@@ -55,7 +60,7 @@ test-drills: install
 		$(BIN)/python -m pytest -q tests/drills
 
 ## Browser suite in its own pytest run (sync Playwright and pytest-asyncio do not mix).
-test-e2e: install
+test-e2e: install test-env
 	$(BIN)/python -m pytest -q -p no:asyncio -W ignore::pytest.PytestConfigWarning e2e
 
 lint: $(BIN)/.installed
