@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request
