@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
-from app.application import form, service, uploads
+from app.application import bounds, form, service, uploads
 from app.application.documents import MAX_BYTES, MAX_FILES
 from app.application.pages import (
     complete_page,
@@ -97,7 +97,7 @@ class ApplicationController(Controller):
                 request, current, values, {}, saved=True, return_to=values.get("return", "")
             )
         cleaned, errors = form.check_application(values, kind, current.registration["email"])
-        errors = form.in_page_order({**({} if saving else errors), **too_long}, kind)
+        errors = bounds.in_page_order({**({} if saving else errors), **too_long}, kind)
         if errors:
             kept = {**values, **{k: v for k, v in cleaned.items() if k not in errors}}
             return await form_page(

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Mapping
 
 from app.i18n import _
-from app.registration.form import AGENT, EMAIL_MAX_LENGTH, check_email, clean_text
+from app.registration.form import AGENT, check_email, clean_text
 
 # Codes are also the OU prefixes: "JFBA-12345".
 QUALIFICATIONS = ("none", "JFBA", "CPA", "ACT1", "ACT2", "REA")
@@ -40,33 +40,6 @@ KANA_MAX = 30
 ROMAN_MAX = 30
 ORG_MAX = 64
 AGENT_NAME_MAX = 40
-PHONE_MAX = 24
-
-# The longest answer kept, even in a draft (一時保存, inline checks), measured the way the rules
-# measure it (NFKC, spaces squashed). One answer over its maximum, or a choice that is not
-# offered, and nothing of that request is stored (storage_errors).
-STORED_MAX = {
-    "family_name": NAME_MAX,
-    "given_name": NAME_MAX,
-    "family_name_kana": KANA_MAX,
-    "given_name_kana": KANA_MAX,
-    "family_name_roman": ROMAN_MAX,
-    "given_name_roman": ROMAN_MAX,
-    "cert_email": EMAIL_MAX_LENGTH,
-    "phone": PHONE_MAX,
-    "org_name": ORG_MAX,
-    "org_name_en": ORG_MAX,
-    "corporate_number": 20,  # 13 digits, perhaps typed with hyphens or spaces
-    "qualification_number": 16,  # at most 10 digits, likewise
-    "agent_name": AGENT_NAME_MAX,
-    "agent_org": ORG_MAX,
-    "agent_phone": PHONE_MAX,
-}
-CHOICES = {
-    "include_org": ("yes", "no"),
-    "qualification": QUALIFICATIONS,
-    "validity_years": VALIDITY_YEARS,
-}
 
 _DASHES = "‐‑‒–—―−ｰー-"
 _ROMAN = re.compile(r"[A-Za-z]+(?:[ '\-][A-Za-z]+)*")
@@ -165,7 +138,7 @@ def romanise_case(text: str) -> str:
     return text
 
 
-def _squash(raw: str | None) -> str:
+def squash(raw: str | None) -> str:
     return " ".join(clean_text(raw).split())
 
 
@@ -241,15 +214,15 @@ def check_application(
         return label_of(name, applicant_type)
 
     for name in ("family_name", "given_name"):
-        cleaned[name] = _squash(values.get(name))
+        cleaned[name] = squash(values.get(name))
         if message := _check_name(cleaned[name], label(name), NAME_MAX):
             errors[name] = message
     for name in ("family_name_kana", "given_name_kana"):
-        cleaned[name] = to_katakana(_squash(values.get(name)))
+        cleaned[name] = to_katakana(squash(values.get(name)))
         if message := _check_kana(cleaned[name], label(name)):
             errors[name] = message
     for name in ("family_name_roman", "given_name_roman"):
-        typed = _squash(values.get(name))
+        typed = squash(values.get(name))
         message = _check_roman(typed, label(name))
         cleaned[name] = typed if message else romanise_case(typed)
         if message:
@@ -275,10 +248,10 @@ def check_application(
     _check_affiliation(values, cleaned, errors)
 
     if applicant_type == AGENT:
-        cleaned["agent_name"] = _squash(values.get("agent_name"))
+        cleaned["agent_name"] = squash(values.get("agent_name"))
         if message := _check_name(cleaned["agent_name"], label("agent_name"), AGENT_NAME_MAX):
             errors["agent_name"] = message
-        cleaned["agent_org"] = _squash(values.get("agent_org"))
+        cleaned["agent_org"] = squash(values.get("agent_org"))
         if message := _check_text(cleaned["agent_org"], label("agent_org"), ORG_MAX):
             errors["agent_org"] = message
         cleaned["agent_phone"], phone_error = check_phone(
@@ -311,10 +284,10 @@ def _check_affiliation(
     if not cleaned["include_org"]:
         errors["include_org"] = _("証明書に組織名を記載するかどうかを選択してください。")
     if include == "yes":
-        cleaned["org_name"] = _squash(values.get("org_name"))
+        cleaned["org_name"] = squash(values.get("org_name"))
         if message := _check_text(cleaned["org_name"], label_of("org_name"), ORG_MAX):
             errors["org_name"] = message
-        cleaned["org_name_en"] = _squash(values.get("org_name_en"))
+        cleaned["org_name_en"] = squash(values.get("org_name_en"))
         if not cleaned["org_name_en"]:
             errors["org_name_en"] = _("組織名（英語表記）を入力してください。")
         elif len(cleaned["org_name_en"]) > ORG_MAX:
@@ -357,40 +330,6 @@ def _check_affiliation(
     cleaned["validity_years"] = years if years in VALIDITY_YEARS else ""
     if not cleaned["validity_years"]:
         errors["validity_years"] = _("有効期間を選択してください。")
-
-
-def _choice_error(name: str) -> str:
-    return {
-        "include_org": _("証明書に組織名を記載するかどうかを選択してください。"),
-        "qualification": _("資格を選択してください。"),
-        "validity_years": _("有効期間を選択してください。"),
-    }[name]
-
-
-def _too_long(raw: str, maximum: int) -> bool:
-    # NFKC may shorten (half-width ｶﾞ becomes ガ), so the typed text may be up to twice as long;
-    # beyond that it is too long without normalising it at all.
-    return len(raw) > 2 * maximum + 16 or len(_squash(raw)) > maximum
-
-
-def in_page_order(errors: Mapping[str, str], applicant_type: str) -> dict[str, str]:
-    return {name: errors[name] for name in fields_for(applicant_type) if name in errors}
-
-
-def storage_errors(values: Mapping[str, str], applicant_type: str) -> dict[str, str]:
-    """The answers too long to keep and the choices not offered, in page order. While there
-    are any, nothing of the request may be stored: the page shows these messages instead."""
-    errors: dict[str, str] = {}
-    for name in fields_for(applicant_type):
-        raw = values.get(name, "")
-        if name in CHOICES:
-            if raw and clean_text(raw[:64]) not in CHOICES[name]:
-                errors[name] = _choice_error(name)
-        elif _too_long(raw, STORED_MAX[name]):
-            errors[name] = _("{label}は{maximum}文字以内で入力してください。").format(
-                label=label_of(name, applicant_type), maximum=STORED_MAX[name]
-            )
-    return errors
 
 
 def check_field(

@@ -13,13 +13,13 @@ from piccolo.engine.base import Engine
 from ulid import ULID
 
 from app.application import states
+from app.application.bounds import storage_errors
 from app.application.form import (
     check_application,
     display_value,
     fields_for,
     label_of,
     shown_fields,
-    storage_errors,
 )
 from app.application.requirements import missing_documents
 from app.application.subject import subject_of
