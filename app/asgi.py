@@ -77,7 +77,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             security.rate_limit_config(settings).middleware,
         ],
         csrf_config=security.csrf_config(settings),
-        before_send=[security.add_security_headers],
+        before_send=[security.security_headers(settings)],
+        # Forms are small; the documents upload raises its own limit. Larger: the 413 page.
+        request_max_body_size=security.FORM_BODY_LIMIT,
+        # A portal of HTML pages publishes no API schema (and no doc UIs loading CDN scripts).
+        openapi_config=None,
         exception_handlers={
             HTTPException: errors.http_exception_handler,
             Exception: errors.internal_error_handler,

@@ -41,13 +41,14 @@ def all_tables() -> list[type[Any]]:
     )
     from app.captcha.tables import CaptchaChallenge
     from app.mail.tables import OutboxMessage
-    from app.registration.tables import AccessToken, Company, Registration, Ticket
+    from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
 
     return [
         Company,
         Ticket,
         Registration,
         AccessToken,
+        DraftUse,
         CaptchaChallenge,
         OutboxMessage,
         Application,

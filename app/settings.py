@@ -125,9 +125,12 @@ class LraSettings:
 @dataclass(frozen=True)
 class SecuritySettings:
     rate_limit_per_minute: int = 30
-    """RATE_LIMIT_PER_MINUTE: POSTs and CAPTCHA requests allowed per client address a minute."""
+    """RATE_LIMIT_PER_MINUTE: registration POSTs, the inline ticket check and CAPTCHA requests
+    allowed per client address a minute."""
     trusted_proxy: bool = False
     """TRUSTED_PROXY: take the client address from X-Forwarded-For (behind a reverse proxy)."""
+    hsts_max_age: int = 63072000
+    """HSTS_MAX_AGE: production only; seconds browsers keep to HTTPS (Strict-Transport-Security)."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,7 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
     "security": {
         "rate_limit_per_minute": "RATE_LIMIT_PER_MINUTE",
         "trusted_proxy": "TRUSTED_PROXY",
+        "hsts_max_age": "HSTS_MAX_AGE",
     },
     "registration": {
         "token_ttl_hours": "ACCESS_TOKEN_TTL_HOURS",
@@ -312,6 +316,8 @@ class Settings:
             raise SettingsError("ACCESS_TOKEN_TTL_HOURS must be at least 1")
         if not 4 <= self.registration.captcha_length <= 8:
             raise SettingsError("CAPTCHA_LENGTH must be between 4 and 8")
+        if self.security.hsts_max_age < 0:
+            raise SettingsError("HSTS_MAX_AGE must be 0 or more seconds")
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:

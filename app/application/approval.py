@@ -116,6 +116,19 @@ async def application_for(token_id: int) -> dict[str, Any] | None:
     return dict(application) if application else None
 
 
+async def decided_with(token_id: int) -> dict[str, Any] | None:
+    """The application whose standing decision this used token made (a decision posted again:
+    a double click or a replay), or None."""
+    token = await ApprovalToken.select().where(ApprovalToken.id == token_id).first()
+    if token is None or token["used_at"] is None:
+        return None
+    application = await application_for(token_id)
+    decided = (states.PRINCIPAL_APPROVED, states.PRINCIPAL_DECLINED)
+    if application is None or application["status"] not in decided:
+        return None
+    return application if application["decided_at"] == token["used_at"] else None
+
+
 async def decide(
     token_id: int,
     approve: bool,

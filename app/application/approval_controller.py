@@ -91,9 +91,10 @@ class ApprovalController(Controller):
 
     @post("")
     async def decide(self, request: Req) -> Response[Any]:
+        token_id = request.session.get("approve_token")
         found = await _application(request)
         if not isinstance(found, tuple):
-            return found
+            return await _after_decision(request, token_id) or found
         token_id, application = found
         decision, errors, kept = check_decision(await form_values(request))
         if decision is None:
@@ -104,13 +105,8 @@ class ApprovalController(Controller):
                 token_id, decision.approve, decision.reason, s.settings, s.engine, s.env, s.queue
             )
         except approval.DecisionTaken:
-            return see_other("/approve/link/used")
-        request.session.pop("approve_token", None)
-        request.session["approve_done"] = {
-            "approved": decision.approve,
-            "reference": application["reference"],
-        }
-        return see_other("/approve/complete")
+            return await _after_decision(request, token_id) or see_other("/approve/link/used")
+        return _done(request, decision.approve, application["reference"])
 
     @get("/complete")
     async def complete(self, request: Req) -> Response[Any]:
@@ -131,3 +127,19 @@ class ApprovalController(Controller):
     @get("/link/{link_state:str}")
     async def link_state(self, request: Req, link_state: FromPath[str]) -> Response[Any]:
         return link_state_page(request, link_state, "approve")
+
+
+def _done(request: Req, approved: bool, reference: str) -> Response[Any]:
+    request.session.pop("approve_token", None)
+    request.session["approve_done"] = {"approved": approved, "reference": reference}
+    return see_other("/approve/complete")
+
+
+async def _after_decision(request: Req, token_id: Any) -> Response[Any] | None:
+    """When this browser's link made the standing decision (a second click, a replay), its 完了."""
+    if not isinstance(token_id, int):
+        return None
+    decided = await approval.decided_with(token_id)
+    if decided is None:
+        return None
+    return _done(request, decided["status"] == states.PRINCIPAL_APPROVED, decided["reference"])

@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
-from app.application import form, service, uploads
+from app.application import bounds, form, service, uploads
 from app.application.documents import MAX_BYTES, MAX_FILES
 from app.application.pages import (
     complete_page,
@@ -89,12 +89,15 @@ class ApplicationController(Controller):
             return current
         values = await form_values(request)
         kind = current.registration["applicant_type"]
-        await service.save_answers(current.application["id"], values, kind)
-        if values.get("action") == "save":
+        # An answer over its maximum: nothing stored, its message shown (save or next alike).
+        too_long = await service.save_answers(current.application["id"], values, kind)
+        saving = values.get("action") == "save"
+        if saving and not too_long:
             return await form_page(
                 request, current, values, {}, saved=True, return_to=values.get("return", "")
             )
         cleaned, errors = form.check_application(values, kind, current.registration["email"])
+        errors = bounds.in_page_order({**({} if saving else errors), **too_long}, kind)
         if errors:
             kept = {**values, **{k: v for k, v in cleaned.items() if k not in errors}}
             return await form_page(
@@ -115,8 +118,9 @@ class ApplicationController(Controller):
             return await form_page(request, current, values, {}, block="subject_preview")
         if name not in form.inline_fields(kind):
             raise NotFoundException()
-        await service.save_answers(current.application["id"], values, kind)
+        too_long = await service.save_answers(current.application["id"], values, kind)
         value, error = form.check_field(name, values, kind, current.registration["email"])
+        error = too_long.get(name) or error
         shown = {name: error} if error else {}
         return await form_page(
             request,

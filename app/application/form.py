@@ -138,7 +138,7 @@ def romanise_case(text: str) -> str:
     return text
 
 
-def _squash(raw: str | None) -> str:
+def squash(raw: str | None) -> str:
     return " ".join(clean_text(raw).split())
 
 
@@ -214,15 +214,15 @@ def check_application(
         return label_of(name, applicant_type)
 
     for name in ("family_name", "given_name"):
-        cleaned[name] = _squash(values.get(name))
+        cleaned[name] = squash(values.get(name))
         if message := _check_name(cleaned[name], label(name), NAME_MAX):
             errors[name] = message
     for name in ("family_name_kana", "given_name_kana"):
-        cleaned[name] = to_katakana(_squash(values.get(name)))
+        cleaned[name] = to_katakana(squash(values.get(name)))
         if message := _check_kana(cleaned[name], label(name)):
             errors[name] = message
     for name in ("family_name_roman", "given_name_roman"):
-        typed = _squash(values.get(name))
+        typed = squash(values.get(name))
         message = _check_roman(typed, label(name))
         cleaned[name] = typed if message else romanise_case(typed)
         if message:
@@ -248,10 +248,10 @@ def check_application(
     _check_affiliation(values, cleaned, errors)
 
     if applicant_type == AGENT:
-        cleaned["agent_name"] = _squash(values.get("agent_name"))
+        cleaned["agent_name"] = squash(values.get("agent_name"))
         if message := _check_name(cleaned["agent_name"], label("agent_name"), AGENT_NAME_MAX):
             errors["agent_name"] = message
-        cleaned["agent_org"] = _squash(values.get("agent_org"))
+        cleaned["agent_org"] = squash(values.get("agent_org"))
         if message := _check_text(cleaned["agent_org"], label("agent_org"), ORG_MAX):
             errors["agent_org"] = message
         cleaned["agent_phone"], phone_error = check_phone(
@@ -284,10 +284,10 @@ def _check_affiliation(
     if not cleaned["include_org"]:
         errors["include_org"] = _("証明書に組織名を記載するかどうかを選択してください。")
     if include == "yes":
-        cleaned["org_name"] = _squash(values.get("org_name"))
+        cleaned["org_name"] = squash(values.get("org_name"))
         if message := _check_text(cleaned["org_name"], label_of("org_name"), ORG_MAX):
             errors["org_name"] = message
-        cleaned["org_name_en"] = _squash(values.get("org_name_en"))
+        cleaned["org_name_en"] = squash(values.get("org_name_en"))
         if not cleaned["org_name_en"]:
             errors["org_name_en"] = _("組織名（英語表記）を入力してください。")
         elif len(cleaned["org_name_en"]) > ORG_MAX:

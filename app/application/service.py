@@ -13,6 +13,7 @@ from piccolo.engine.base import Engine
 from ulid import ULID
 
 from app.application import states
+from app.application.bounds import storage_errors
 from app.application.form import (
     check_application,
     display_value,
@@ -127,8 +128,15 @@ async def _carry_over(registration: dict[str, Any]) -> bool:
     return False
 
 
-async def save_answers(application_id: int, values: dict[str, str], applicant_type: str) -> None:
-    """Keep what was entered (cleaned where it is valid), only while the application is a draft."""
+async def save_answers(
+    application_id: int, values: dict[str, str], applicant_type: str
+) -> dict[str, str]:
+    """Keep what was entered (cleaned where it is valid), only while the application is a draft
+    and only when every answer is within its maximum: otherwise nothing is stored and the
+    errors say which answers are too long (form.storage_errors)."""
+    errors = storage_errors(values, applicant_type)
+    if errors:
+        return errors
     allowed = set(fields_for(applicant_type))
     kept = {k: v for k, v in values.items() if k in allowed}
     await Application.update(
@@ -137,6 +145,7 @@ async def save_answers(application_id: int, values: dict[str, str], applicant_ty
             Application.updated_at: utcnow(),
         }
     ).where((Application.id == application_id) & (Application.status == states.DRAFT))
+    return {}
 
 
 async def reopen_if_declined(application: dict[str, Any]) -> dict[str, Any]:

@@ -90,15 +90,16 @@ async def add_documents(
             storage_name,
             engine,
         )
-        if recorded is None:
+        if recorded is None or recorded[1] is False:  # refused, or this very file is there
             await asyncio.to_thread(store.delete, storage_name)
+        if recorded is None:
             refused.append(
                 _("{name}: アップロードできるファイルは{count}件までです。").format(
                     name=shown, count=MAX_FILES
                 )
             )
             continue
-        accepted.append(recorded)
+        accepted.append(recorded[0])
     return UploadResult(accepted, refused)
 
 
@@ -110,9 +111,12 @@ async def _record(
     content: bytes,
     storage_name: str,
     engine: Engine,
-) -> str | None:
-    """The row, counted under the write lock so two uploads at once cannot pass MAX_FILES."""
+) -> tuple[str, bool] | None:
+    """The row, counted under the write lock so two uploads at once cannot pass MAX_FILES:
+    (public id, True when added). The same content of the same kind is kept once, so a
+    replayed or double-clicked upload finds its document there (False) and adds nothing."""
     public_id = secrets.token_hex(16)
+    sha256 = hashlib.sha256(content).hexdigest()
     async with write_transaction(engine):
         query = Application.select(Application.id).where(
             (Application.id == application_id) & (Application.status == states.DRAFT)
@@ -122,6 +126,17 @@ async def _record(
         application = await query.first()
         if application is None:
             return None
+        same = (
+            await ApplicationDocument.select(ApplicationDocument.public_id)
+            .where(
+                (ApplicationDocument.application == application_id)
+                & (ApplicationDocument.kind == kind)
+                & (ApplicationDocument.sha256 == sha256)
+            )
+            .first()
+        )
+        if same is not None:
+            return str(same["public_id"]), False
         count = await ApplicationDocument.count().where(
             ApplicationDocument.application == application_id
         )
@@ -135,12 +150,12 @@ async def _record(
                 display_name=display_name,
                 content_type=content_type,
                 size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
+                sha256=sha256,
                 storage_name=storage_name,
                 created_at=utcnow(),
             )
         )
-    return public_id
+    return public_id, True
 
 
 async def delete_document(application_id: int, public_id: str, store: DocumentStore) -> bool:

@@ -21,6 +21,7 @@ from app.web.state import form_values, services
 STEP1 = "registration/step1.html.jinja2"
 CONFIRM = "registration/confirm.html.jinja2"
 INLINE_FIELDS = ("company_code", "ticket_number", "email", "email_confirm")
+STEP1_DATA = ("applicant_type", "company_code", "ticket_number", "email", "nonce")
 
 Req = Request[Any, Any, Any]
 
@@ -132,14 +133,14 @@ class RegistrationController(Controller):
     @get("/confirm")
     async def confirm(self, request: Req) -> Response[Any]:
         draft = request.session.get("draft")
-        if not draft:
+        if not draft or not draft.get("nonce"):  # no draft, or one from before nonces
             return see_other("/register/step1")
         return await _confirm(request, draft, {})
 
     @post("/confirm")
     async def submit_confirm(self, request: Req) -> Response[Any]:
         draft = request.session.get("draft")
-        if not draft:
+        if not draft or not draft.get("nonce"):
             return see_other(
                 "/register/complete" if request.session.get("done") else "/register/step1"
             )
@@ -148,18 +149,20 @@ class RegistrationController(Controller):
         if message:
             return await _confirm(request, draft, {"agree": message}, status=INVALID)
         s = services(request)
-        data = Step1Data(
-            **{k: draft[k] for k in ("applicant_type", "company_code", "ticket_number", "email")}
-        )
+        data = Step1Data(**{k: draft[k] for k in STEP1_DATA})
         try:
             registered = await service.register(data, s.settings, s.engine, s.env, s.queue)
+            email, expires_at = registered.email, registered.expires_at
+        except service.AlreadyRegistered as earlier:
+            # A replay or a second click: the draft registered already; show that outcome.
+            email, expires_at = earlier.email, earlier.expires_at
         except service.TicketUnavailable:
             errors = {"ticket_number": form.ticket_error(form.TicketState.USED) or ""}
             return await _step1(request, dict(draft), errors, status=INVALID)
         request.session.pop("draft", None)
         request.session["done"] = {
-            "email": registered.email,
-            "expires_at": registered.expires_at.isoformat(),
+            "email": email,
+            "expires_at": expires_at.isoformat(),
             "applicant_type": data.applicant_type,
         }
         return see_other("/register/complete")

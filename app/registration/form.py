@@ -46,6 +46,7 @@ class Step1Data:
     company_code: str
     ticket_number: str
     email: str
+    nonce: str  # the solved CAPTCHA challenge's: the registration that uses the draft takes it
 
 
 def applicant_type_label(value: str) -> str:

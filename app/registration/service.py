@@ -17,12 +17,12 @@ from piccolo.engine.postgres import PostgresEngine
 from ulid import ULID
 
 from app.captcha import service as captcha
-from app.db import Cursor, delete_expired_batch, utcnow, write_transaction
+from app.db import Cursor, delete_expired_batch, is_unique_violation, utcnow, write_transaction
 from app.jobs import JobQueue
 from app.mail.service import queue_message
 from app.registration import form
 from app.registration.form import Step1Data, TicketState
-from app.registration.tables import AccessToken, Company, Registration, Ticket
+from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
 from app.settings import Settings
 
 LINK_PATH = "/apply/t/"
@@ -30,6 +30,15 @@ LINK_PATH = "/apply/t/"
 
 class TicketUnavailable(Exception):
     """The ticket was used or vanished between validation and registration."""
+
+
+class AlreadyRegistered(Exception):
+    """This draft (its nonce) made a registration already: a replay or a double submit."""
+
+    def __init__(self, email: str, expires_at: datetime) -> None:
+        super().__init__("draft already registered")
+        self.email = email
+        self.expires_at = expires_at
 
 
 class LinkState(Enum):
@@ -142,11 +151,14 @@ async def validate_step1(
             errors["captcha_answer"] = message
     if errors:
         return cleaned, form.ordered(errors), None
+    sealed = captcha.unseal(values.get("captcha_id", ""), captcha_key)
+    assert sealed is not None  # verified just now
     data = Step1Data(
         applicant_type=cleaned["applicant_type"],
         company_code=cleaned["company_code"],
         ticket_number=cleaned["ticket_number"],
         email=cleaned["email"],
+        nonce=sealed.use_id,
     )
     return cleaned, {}, data
 
@@ -178,11 +190,15 @@ _INTO_ACCESS_TOKEN = (
     "INSERT INTO access_token (token_hash, registration, ticket, created_at, expires_at) "
 )
 INSERT_TOKEN = _INTO_ACCESS_TOKEN + "VALUES ({}, {}, {}, {}, {})"
-# PostgreSQL: the three together (data-modifying WITH; SQLite has none). The UPDATE does not
+# The draft's nonce is unique: a second registration of one draft fails here and rolls back.
+_INTO_DRAFT_USE = "INSERT INTO registration_draft_use (nonce, registration, created_at) "
+INSERT_DRAFT_USE = _INTO_DRAFT_USE + "VALUES ({}, {}, {})"
+# PostgreSQL: the four together (data-modifying WITH; SQLite has none). The UPDATE does not
 # see the token the same statement inserts.
 REGISTER_PG = (
     f"WITH superseded AS ({SUPERSEDE_TOKENS}), "
-    f"registered AS ({INSERT_REGISTRATION}) "
+    f"registered AS ({INSERT_REGISTRATION}), "
+    f"used AS ({_INTO_DRAFT_USE}SELECT {{}}, id, {{}} FROM registered) "
     f"{_INTO_ACCESS_TOKEN}"
     "SELECT {}, id, {}, {}, {} FROM registered"
 )
@@ -197,13 +213,55 @@ async def register(
     queue: JobQueue,
     now: datetime | None = None,
 ) -> Registered:
-    """One transaction: registration, a fresh token superseding live ones, the guidance mail.
+    """One transaction: registration, a fresh token superseding live ones, the guidance mail,
+    and the draft's nonce taken, so a draft registers once (AlreadyRegistered after that).
 
     The ticket row is touched first (UPDATE ... WHERE used_at IS NULL), which locks it on
     PostgreSQL and takes the write lock on SQLite, so racing registrations of one ticket
     run one after another and exactly one token stays live.
     """
-    now = now or utcnow()
+    try:
+        return await _register(data, settings, engine, env, queue, now or utcnow())
+    except TicketUnavailable:
+        earlier = await _registered_with(data.nonce)
+        if earlier is not None:  # a replay after the application used the ticket
+            raise earlier from None
+        raise
+    except Exception as exc:
+        earlier = await _registered_with(data.nonce) if is_unique_violation(exc) else None
+        if earlier is not None:
+            raise earlier from None
+        raise
+
+
+async def _registered_with(nonce: str) -> AlreadyRegistered | None:
+    """The registration this draft made, if it made one (replays only: not the hot path)."""
+    reg: Any = DraftUse.registration  # joins typed loosely by Piccolo
+    row = (
+        await DraftUse.select(reg.id.as_alias("id"), reg.email.as_alias("email"))
+        .where(DraftUse.nonce == nonce)
+        .first()
+    )
+    if row is None:
+        return None
+    token = (
+        await AccessToken.select(AccessToken.expires_at)
+        .where(AccessToken.registration == row["id"])
+        .order_by(AccessToken.id)
+        .first()
+    )
+    assert token is not None  # written with the registration
+    return AlreadyRegistered(str(row["email"]), token["expires_at"])
+
+
+async def _register(
+    data: Step1Data,
+    settings: Settings,
+    engine: Engine,
+    env: jinja2.Environment,
+    queue: JobQueue,
+    now: datetime,
+) -> Registered:
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(hours=settings.registration.token_ttl_hours)
     public_id = str(ULID())
@@ -215,14 +273,19 @@ async def register(
         ticket_id = locked[0]["id"]
         row = (public_id, data.applicant_type, company, ticket_id, data.email, now)
         if isinstance(engine, PostgresEngine):
-            # One round trip for three statements; the ticket is locked already, so this
+            # One round trip for four statements; the ticket is locked already, so this
             # statement's snapshot sees every token committed before the lock was granted.
             await Registration.raw(
-                REGISTER_PG, now, ticket_id, *row, hash_token(token), ticket_id, now, expires_at
+                REGISTER_PG,
+                *(now, ticket_id),
+                *row,
+                *(data.nonce, now),
+                *(hash_token(token), ticket_id, now, expires_at),
             )
         else:
             await AccessToken.raw(SUPERSEDE_TOKENS, now, ticket_id)
             inserted = await Registration.raw(INSERT_REGISTRATION, *row)
+            await DraftUse.raw(INSERT_DRAFT_USE, data.nonce, inserted[0]["id"], now)
             await AccessToken.raw(
                 INSERT_TOKEN, hash_token(token), inserted[0]["id"], ticket_id, now, expires_at
             )

@@ -48,3 +48,14 @@ class AccessToken(Table, tablename="access_token"):
     expires_at = Timestamptz(index=True)
     used_at = Timestamptz(null=True, default=None)
     superseded_at = Timestamptz(null=True, default=None)
+
+
+class DraftUse(Table, tablename="registration_draft_use"):
+    """The nonce of the step-1 draft a registration used (its CAPTCHA challenge's), written in
+    the registration's transaction: a replayed or double-submitted draft finds it taken, so one
+    solved CAPTCHA makes at most one registration. Kept as long as the registration."""
+
+    id: Serial
+    nonce = Varchar(length=32, unique=True)
+    registration = ForeignKey(references=Registration, null=False, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -51,6 +51,11 @@ def _messages(status: int) -> tuple[str, str]:
 
 def _page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
     heading, detail = _messages(status)
+    if status == 413 and request.url.path != "/apply/documents":  # a form, not an upload
+        detail = _(
+            "入力された内容が長すぎます。前の画面に戻り、各項目を指定された文字数以内で"
+            "入力してから、もう一度お試しください。"
+        )
     return Template(
         template_name="errors/error.html.jinja2",
         context={"heading": heading, "detail": detail, "status": status, "errors": {}},

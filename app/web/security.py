@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,21 +50,50 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
-RATE_LIMITED_PREFIXES = ("/register/step1", "/register/confirm", "/captcha")
+# Everything under these paths, and POSTs to these, count against RATE_LIMIT_PER_MINUTE (one
+# counter per client address). The inline ticket check answers "exists / used" without a
+# CAPTCHA, so it counts like the registration POST it precedes.
+RATE_LIMITED_PREFIXES = ("/captcha",)
+RATE_LIMITED_POSTS = (
+    "/register/step1",
+    "/register/step1/fields/ticket_number",
+    "/register/confirm",
+)
+
+# The largest request body a form may send (the app's default; the documents upload sets its
+# own). A whole application form is under 10 kB even in percent-encoded kanji; beyond this
+# the 413 page answers before anything is parsed or stored.
+FORM_BODY_LIMIT = 64 * 1024
 
 
-async def add_security_headers(message: Message, scope: Scope) -> None:
-    """before_send hook: the same headers on every response; no caching of dynamic pages."""
-    if message["type"] != "http.response.start":
-        return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in HEADERS.items():
-        headers[name] = value
-    content_type = headers.get("content-type", "")
-    if "cache-control" not in headers and not content_type.startswith(
-        ("text/css", "text/javascript", "application/javascript")
-    ):
-        headers["Cache-Control"] = "no-store"
+def strict_transport_security(settings: Settings) -> str | None:
+    """The HSTS header in production (the app is served through a TLS proxy there); None in
+    dev and test, which run plain http on 127.0.0.1."""
+    if not settings.app.is_production:
+        return None
+    return f"max-age={settings.security.hsts_max_age}; includeSubDomains"
+
+
+def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable[None]]:
+    """The before_send hook: the same headers on every response; no caching of dynamic pages."""
+    fixed = dict(HEADERS)
+    hsts = strict_transport_security(settings)
+    if hsts:
+        fixed["Strict-Transport-Security"] = hsts
+
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in fixed.items():
+            headers[name] = value
+        content_type = headers.get("content-type", "")
+        if "cache-control" not in headers and not content_type.startswith(
+            ("text/css", "text/javascript", "application/javascript")
+        ):
+            headers["Cache-Control"] = "no-store"
+
+    return add_security_headers
 
 
 def csrf_config(settings: Settings) -> CSRFConfig:
@@ -139,9 +169,9 @@ async def _should_throttle(request: Request[Any, Any, Any]) -> bool:
     # async on purpose: Litestar runs a sync check_throttle_handler in a worker thread, a
     # thread hop on every request (measured by `make bench`).
     path = request.url.path
-    if path.startswith("/captcha"):
+    if path.startswith(RATE_LIMITED_PREFIXES):
         return True
-    return request.method == "POST" and path in ("/register/step1", "/register/confirm")
+    return request.method == "POST" and path in RATE_LIMITED_POSTS
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:

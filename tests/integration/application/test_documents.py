@@ -70,7 +70,8 @@ async def test_refusals_name_the_file_and_the_reason_next_to_the_field(client, s
 
 async def test_no_more_than_six_files(client, smtp_sink):
     csrf = await _documents_page(client, smtp_sink)
-    files = [(f"page{i}.png", png_bytes(color="gray"), "image/png") for i in range(7)]
+    # Seven different pages (the same page twice is kept once: a replayed upload adds nothing).
+    files = [(f"page{i}.png", png_bytes(size=(64, 40 + i)), "image/png") for i in range(7)]
     response = await upload(client, csrf, files)
     assert response.status_code == 422
     assert "6件まで" in error_of(response.text, "documents")

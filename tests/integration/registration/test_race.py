@@ -16,7 +16,10 @@ async def test_twenty_concurrent_registrations_of_one_ticket_leave_exactly_one_l
     # The statements must run on the engine whose transaction serialises them (an in-process
     # arq worker once bound the tables to an engine of its own: this test then failed).
     assert AccessToken._meta.db is s.engine and Registration._meta.db is s.engine
-    data = [Step1Data("self", "ISC", client.tickets[0], f"racer{i}@example.com") for i in range(20)]
+    data = [
+        Step1Data("self", "ISC", client.tickets[0], f"racer{i}@example.com", f"nonce-{i}")
+        for i in range(20)
+    ]
     results = await asyncio.gather(
         *[service.register(d, s.settings, s.engine, s.env, s.queue) for d in data],
         return_exceptions=True,
