@@ -7,6 +7,7 @@ from piccolo.columns import ForeignKey, Integer, Serial, Text, Timestamptz, Varc
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from app.links.tables import TokenColumns
 from app.registration.tables import Registration, Ticket
 
 
@@ -43,16 +44,11 @@ class ApplicationDocument(Table, tablename="application_document"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class ApprovalToken(Table, tablename="approval_token"):
-    """The principal's approval link (代理人 applications): only its SHA-256 is stored."""
+class ApprovalToken(TokenColumns, Table, tablename="approval_token"):
+    """The principal's approval link (代理人 applications; app.links: only the hash stored)."""
 
     id: Serial
-    token_hash = Varchar(length=64, unique=True, index=True)
     application = ForeignKey(references=Application, null=False, index=True)
-    created_at = Timestamptz(default=TimestamptzNow())
-    expires_at = Timestamptz(index=True)
-    used_at = Timestamptz(null=True, default=None)
-    superseded_at = Timestamptz(null=True, default=None)
 
 
 class StatusChange(Table, tablename="application_status_change"):

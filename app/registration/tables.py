@@ -6,6 +6,8 @@ from piccolo.columns import ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from app.links.tables import TokenColumns
+
 
 class Company(Table, tablename="company"):
     id: Serial
@@ -37,17 +39,12 @@ class Registration(Table, tablename="registration"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class AccessToken(Table, tablename="access_token"):
-    """The emailed link's token: only its SHA-256 is stored."""
+class AccessToken(TokenColumns, Table, tablename="access_token"):
+    """The emailed link to the application (app.links: only the token's SHA-256 is stored)."""
 
     id: Serial
-    token_hash = Varchar(length=64, unique=True, index=True)
     registration = ForeignKey(references=Registration, null=False)
     ticket = ForeignKey(references=Ticket, null=False, index=True)
-    created_at = Timestamptz(default=TimestamptzNow())
-    expires_at = Timestamptz(index=True)
-    used_at = Timestamptz(null=True, default=None)
-    superseded_at = Timestamptz(null=True, default=None)
 
 
 class DraftUse(Table, tablename="registration_draft_use"):

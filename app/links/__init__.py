@@ -1,0 +1,1 @@
+"""One-time emailed links: token columns, mint / resolve / state / consume, the web exchange."""
