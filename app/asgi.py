@@ -16,8 +16,8 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
 from app import db
-from app.application.approval_controller import ApprovalController
 from app.application.controller import ApplicationController
+from app.approval.controller import ApprovalController
 from app.captcha.controller import CaptchaController
 from app.jobs import queue_for
 from app.logs import configure_logging

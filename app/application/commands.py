@@ -6,10 +6,10 @@ import sys
 
 from app import db
 from app.application import states
-from app.application.approval import request_approval
 from app.application.form import check_application
 from app.application.service import answers_of, list_applications
 from app.application.tables import Application
+from app.approval.service import request_approval
 from app.settings import Settings
 
 

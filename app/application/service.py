@@ -260,7 +260,7 @@ async def submit(
         if applicant_type == "agent":
             await move(application["id"], states.SUBMITTED, states.AWAITING_PRINCIPAL, "system")
             status = states.AWAITING_PRINCIPAL
-            from app.application.approval import request_approval  # it imports this module
+            from app.approval.service import request_approval  # it imports this module
 
             outbox_id, context["approval_expires"] = await request_approval(
                 application["id"], reference, cleaned, settings, env, now
