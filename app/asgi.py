@@ -27,6 +27,7 @@ from app.settings import ROOT, Settings
 from app.templating import STATIC_PATH, make_environment
 from app.web import bench, errors, security
 from app.web.state import Services
+from tasks.registry import JOBS
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = db.engine_for(settings.database)
     db.bind_tables(engine)
     env = make_environment(settings)
-    queue = queue_for(settings)
+    queue = queue_for(settings, JOBS)
     services = Services(settings=settings, engine=engine, env=env, queue=queue)
 
     @asynccontextmanager
