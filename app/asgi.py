@@ -23,6 +23,7 @@ from app.jobs import queue_for
 from app.logs import configure_logging
 from app.pages.controller import PagesController
 from app.registration.controller import RegistrationController
+from app.schema import TABLES
 from app.settings import ROOT, Settings
 from app.templating import STATIC_PATH, make_environment
 from app.web import bench, errors, security
@@ -34,10 +35,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     configure_logging(settings.app.log_level)
     engine = db.engine_for(settings.database)
-    db.bind_tables(engine)
+    db.bind_tables(engine, TABLES)
     env = make_environment(settings)
     queue = queue_for(settings, JOBS)
-    services = Services(settings=settings, engine=engine, env=env, queue=queue)
+    services = Services(settings=settings, engine=engine, env=env, queue=queue, tables=TABLES)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

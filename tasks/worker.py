@@ -12,6 +12,7 @@ from typing import Any
 from app import db
 from app.jobs import ArqQueue, deserialize, max_tries, redis_settings, serialize
 from app.mail.backends import backend_for
+from app.schema import TABLES
 from app.settings import Settings
 from tasks.registry import JOBS
 
@@ -26,7 +27,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         # process whose tables are bound already, the tests', must not take them over: the
         # app's transactions would then run their statements on another engine's pool.)
         engine = db.engine_for(settings.database)
-        db.bind_tables(engine)
+        db.bind_tables(engine, TABLES)
         await db.start(engine, settings.database)
         ctx["engine"] = engine
     ctx.update(settings=settings, queue=ArqQueue(settings, ctx["redis"]))
