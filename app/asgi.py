@@ -16,27 +16,29 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
 from app import db
-from app.application.approval_controller import ApprovalController
 from app.application.controller import ApplicationController
+from app.approval.controller import ApprovalController
 from app.captcha.controller import CaptchaController
 from app.jobs import queue_for
 from app.logs import configure_logging
 from app.pages.controller import PagesController
 from app.registration.controller import RegistrationController
+from app.schema import TABLES
 from app.settings import ROOT, Settings
 from app.templating import STATIC_PATH, make_environment
 from app.web import bench, errors, security
 from app.web.state import Services
+from tasks.registry import JOBS
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     configure_logging(settings.app.log_level)
     engine = db.engine_for(settings.database)
-    db.bind_tables(engine)
+    db.bind_tables(engine, TABLES)
     env = make_environment(settings)
-    queue = queue_for(settings)
-    services = Services(settings=settings, engine=engine, env=env, queue=queue)
+    queue = queue_for(settings, JOBS)
+    services = Services(settings=settings, engine=engine, env=env, queue=queue, tables=TABLES)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

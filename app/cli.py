@@ -11,8 +11,27 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import uvloop
+from arq.worker import Worker, async_check_health
+from granian import Granian
+from granian.constants import Interfaces
+from piccolo.apps.migrations.commands.forwards import run_forwards
+
 from app import db
+from app.application import commands
+from app.jobs import ArqQueue
+from app.logs import configure_logging
+from app.mail.service import list_messages, requeue_failed
+from app.registration.service import (
+    add_company,
+    company_exists,
+    issue_tickets,
+    list_tickets,
+)
+from app.schema import TABLES
 from app.settings import Settings, SettingsError
+from app.templating import format_japan_time
+from tasks.worker import worker_settings
 
 COMPANY_CODE = re.compile(r"^[A-Z0-9]{2,16}$")
 DEMO_COMPANY = ("ISC", "インタセクト・コミュニケーションズ株式会社")
@@ -20,7 +39,7 @@ DEMO_COMPANY = ("ISC", "インタセクト・コミュニケーションズ株�
 
 async def _with_db(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
     engine = db.engine_for(settings.database)
-    db.bind_tables(engine)
+    db.bind_tables(engine, TABLES)
     await db.start(engine, settings.database)
     try:
         return await work()
@@ -29,8 +48,6 @@ async def _with_db(settings: Settings, work: Callable[[], Awaitable[int]]) -> in
 
 
 async def migrate(settings: Settings) -> int:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
     os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
     response = await run_forwards(app_name="all", migration_id="all", fake=False)
     if not response.success:
@@ -40,8 +57,6 @@ async def migrate(settings: Settings) -> int:
 
 
 async def companies_add(settings: Settings, code: str, name: str) -> int:
-    from app.registration.service import add_company
-
     code = code.upper()
     if not COMPANY_CODE.match(code):
         print("company code must be 2-16 letters A-Z or digits", file=sys.stderr)
@@ -62,8 +77,6 @@ async def companies_add(settings: Settings, code: str, name: str) -> int:
 
 
 async def tickets_issue(settings: Settings, code: str, count: int) -> int:
-    from app.registration.service import issue_tickets
-
     if not 1 <= count <= 1000:
         print("--count must be between 1 and 1000", file=sys.stderr)
         return 2
@@ -81,9 +94,6 @@ async def tickets_issue(settings: Settings, code: str, count: int) -> int:
 
 
 async def tickets_list(settings: Settings, code: str) -> int:
-    from app.registration.service import list_tickets
-    from app.templating import format_japan_time
-
     async def work() -> int:
         try:
             rows = await list_tickets(code)
@@ -101,7 +111,6 @@ async def tickets_list(settings: Settings, code: str) -> int:
 
 async def demo(settings: Settings, count: int) -> int:
     """Seed the demo company ISC with fresh tickets and print them (used by `make run`)."""
-    from app.registration.service import add_company, company_exists, issue_tickets
 
     async def work() -> int:
         if not await company_exists(DEMO_COMPANY[0]):
@@ -115,9 +124,6 @@ async def demo(settings: Settings, count: int) -> int:
 
 
 async def outbox_list(settings: Settings, failed_only: bool) -> int:
-    from app.mail.service import list_messages
-    from app.templating import format_japan_time
-
     async def work() -> int:
         rows = await list_messages("failed" if failed_only else None)
         for row in rows:
@@ -136,9 +142,6 @@ async def outbox_list(settings: Settings, failed_only: bool) -> int:
 
 
 async def outbox_retry(settings: Settings, outbox_id: int) -> int:
-    from app.jobs import ArqQueue
-    from app.mail.service import requeue_failed
-
     async def work() -> int:
         if not await requeue_failed(outbox_id):
             print(f"message {outbox_id} is not failed (or does not exist)", file=sys.stderr)
@@ -156,8 +159,6 @@ async def outbox_retry(settings: Settings, outbox_id: int) -> int:
 
 
 async def applications(settings: Settings, args: argparse.Namespace) -> int:
-    from app.application import commands
-
     async def work() -> int:
         if args.action == "list":
             return await commands.applications_list(args.status)
@@ -167,9 +168,6 @@ async def applications(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def serve(host: str, port: int, workers: int) -> int:
-    from granian import Granian
-    from granian.constants import Interfaces
-
     Granian(
         "app.asgi:app_from_env",
         address=host,
@@ -182,21 +180,12 @@ def serve(host: str, port: int, workers: int) -> int:
 
 
 def worker(settings: Settings, check: bool) -> int:
-    import uvloop
-    from arq.worker import Worker
-
-    from tasks.worker import worker_settings
-
     if not settings.jobs.redis_url:
         print("REDIS_URL is not set: jobs run in-process inside `jcan serve`", file=sys.stderr)
         return 2
-    from app.logs import configure_logging
-
     configure_logging(settings.app.log_level)
     options = worker_settings(settings)
     if check:
-        from arq.worker import async_check_health
-
         return asyncio.run(
             async_check_health(options["redis_settings"], None, options["queue_name"])
         )

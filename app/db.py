@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from piccolo.columns.combination import Combinable
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -31,36 +32,10 @@ def engine_for(settings: DatabaseSettings) -> Engine:
     return SQLiteEngine(path=str(settings.sqlite_path), timeout=30)
 
 
-def all_tables() -> list[type[Any]]:
-    """Every table of every feature, in dependency order."""
-    from app.application.tables import (
-        Application,
-        ApplicationDocument,
-        ApprovalToken,
-        StatusChange,
-    )
-    from app.captcha.tables import CaptchaChallenge
-    from app.mail.tables import OutboxMessage
-    from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
-
-    return [
-        Company,
-        Ticket,
-        Registration,
-        AccessToken,
-        DraftUse,
-        CaptchaChallenge,
-        OutboxMessage,
-        Application,
-        ApplicationDocument,
-        ApprovalToken,
-        StatusChange,
-    ]
-
-
-def bind_tables(engine: Engine) -> None:
-    """Point every table at this engine (so tests and tools can choose one explicitly)."""
-    for table in all_tables():
+def bind_tables(engine: Engine, tables: Iterable[type[Table]]) -> None:
+    """Point these tables (app.schema.TABLES) at this engine, so that tests and tools can
+    choose one explicitly."""
+    for table in tables:
         table._meta.db = engine
 
 
@@ -108,11 +83,7 @@ async def write_transaction(engine: Engine) -> AsyncIterator[None]:
 
 def is_unique_violation(exc: BaseException) -> bool:
     """True for a unique-constraint error on either engine."""
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        asyncpg = None
-    if asyncpg is not None and isinstance(exc, asyncpg.exceptions.UniqueViolationError):
+    if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
         return True
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
 

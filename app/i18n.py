@@ -7,8 +7,10 @@ app/locale/en without touching templates or code.
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
+from babel.messages.pofile import read_po, write_po
 from babel.support import NullTranslations, Translations
 
 from app.settings import ROOT
@@ -37,8 +39,6 @@ _ = gettext
 
 def fill_source_locale(po_path: str) -> int:
     """Japanese is the source language: its catalog translates each msgid to itself."""
-    from babel.messages.pofile import read_po, write_po
-
     with open(po_path, "rb") as handle:
         catalog = read_po(handle, locale=DEFAULT_LOCALE)
     for message in catalog:
@@ -50,8 +50,6 @@ def fill_source_locale(po_path: str) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     if len(sys.argv) == 3 and sys.argv[1] == "fill-source":
         sys.exit(fill_source_locale(sys.argv[2]))
     print("usage: python -m app.i18n fill-source PO_FILE", file=sys.stderr)

@@ -1,6 +1,8 @@
 """The job pipeline: enqueue "please look at row N" on arq (Redis) or run it in-process.
 
-The database is the source of truth; a lost enqueue is repaired by the relay cron job.
+The database is the source of truth; a lost enqueue is repaired by the relay cron job. The
+jobs themselves and their schedule are declared once, in tasks/registry.py, and handed to the
+queue by create_app and the CLI (this module never imports tasks/).
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.cron import CronJob, cron
+from arq.typing import WorkerCoroutine
 from arq.worker import Retry
 
 from app.settings import Settings
@@ -20,6 +25,68 @@ from app.settings import Settings
 log = logging.getLogger("jcan.jobs")
 
 JobFunction = Callable[..., Awaitable[Any]]
+
+# The clock fields of a cron time, smallest first: (arq's name, its size in seconds, its span).
+_CLOCK = (("second", 1, 60), ("minute", 60, 3600), ("hour", 3600, 86400))
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A job run every `every` seconds, `offset` seconds into each period: arq runs it at
+    those wall-clock times (every=3600, offset=420: at minute 7 of every hour), the in-process
+    runner every `every` seconds from its start. `run_at_startup` is arq's: the in-process
+    runner's first run comes one period after the app starts."""
+
+    function: JobFunction
+    every: int
+    offset: int = 0
+    run_at_startup: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.offset < self.every:
+            raise ValueError(f"offset {self.offset} is not within the period {self.every}")
+        self.clock()  # a period that no cron time can express fails here, not in the worker
+
+    def clock(self) -> dict[str, int | set[int]]:
+        """arq's cron fields for this schedule: second, and minute and hour where needed."""
+        for index, (name, size, span) in enumerate(_CLOCK):
+            if self.every % size == 0 and span % self.every == 0:
+                fields: dict[str, int | set[int]] = {
+                    smaller: (self.offset // smaller_size) % (smaller_span // smaller_size)
+                    for smaller, smaller_size, smaller_span in _CLOCK[:index]
+                }
+                step, start = self.every // size, self.offset // size
+                times = {(start + k * step) % (span // size) for k in range(span // self.every)}
+                fields[name] = times.pop() if len(times) == 1 else times
+                return fields
+        raise ValueError(f"every={self.every}s is no cron period (it must divide a day)")
+
+    def arq_job(self) -> CronJob:
+        clock = self.clock()
+        return cron(
+            cast(WorkerCoroutine, self.function),
+            hour=clock.get("hour"),
+            minute=clock.get("minute"),
+            second=clock["second"],
+            run_at_startup=self.run_at_startup,
+            unique=True,
+        )
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The job functions (by their names) and the schedule: one registry for both runners."""
+
+    functions: tuple[JobFunction, ...]
+    schedule: tuple[Cron, ...]
+
+    def by_name(self) -> dict[str, JobFunction]:
+        return {f.__name__: f for f in self.functions}
+
+
+def max_tries(settings: Settings) -> int:
+    """Attempts of a job that raises Retry, in arq and in-process alike."""
+    return settings.mail.max_attempts
 
 
 def serialize(data: dict[str, Any]) -> bytes:
@@ -91,50 +158,30 @@ class ArqQueue:
 
 class InProcessQueue:
     """Runs the same job functions in this process (no REDIS_URL), with the same retries
-    and the same cron jobs (relay every minute, sweep every hour)."""
+    and the same schedule (relay every minute, sweep every hour)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        functions: dict[str, JobFunction] | None = None,
-        cron: list[tuple[JobFunction, float]] | None = None,
-        max_tries: int = 8,
-    ) -> None:
+    def __init__(self, settings: Settings, jobs: Jobs) -> None:
         self.settings = settings
-        self._functions = functions
-        self._cron = cron
-        self.max_tries = max_tries
+        self.functions = jobs.by_name()
+        self.schedule = jobs.schedule
+        self.max_tries = max_tries(settings)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: set[str] = set()
-
-    def _load(self) -> None:
-        if self._functions is None or self._cron is None:
-            from tasks.worker import CRON_SCHEDULE, FUNCTIONS
-
-            functions: dict[str, JobFunction] = {
-                f.__name__: cast(JobFunction, f) for f in FUNCTIONS
-            }
-            cron: list[tuple[JobFunction, float]] = list(CRON_SCHEDULE)
-            self._functions = self._functions or functions
-            self._cron = self._cron if self._cron is not None else cron
 
     def context(self) -> dict[str, Any]:
         return {"settings": self.settings, "queue": self}
 
     async def start(self) -> None:
-        self._load()
-        for function, every in self._cron or []:
-            self._spawn(self._periodic(function, every))
+        for job in self.schedule:
+            self._spawn(self._periodic(job.function, job.every))
 
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> None:
-        self._load()
-        assert self._functions is not None
         key = job_id or ""
         if key and key in self._running:
             return  # like arq: one job per id at a time
         if key:
             self._running.add(key)
-        self._spawn(self._run(self._functions[function], args, key))
+        self._spawn(self._run(self.functions[function], args, key))
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -179,7 +226,8 @@ class InProcessQueue:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def queue_for(settings: Settings) -> JobQueue:
+def queue_for(settings: Settings, jobs: Jobs) -> JobQueue:
+    """arq on Redis when REDIS_URL is set (`jcan worker` runs the jobs), else in-process."""
     if settings.jobs.redis_url:
         return ArqQueue(settings)
-    return InProcessQueue(settings)
+    return InProcessQueue(settings, jobs)

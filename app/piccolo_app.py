@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from piccolo.conf.apps import AppConfig
 
-from app.db import all_tables
+from app.schema import TABLES
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
     app_name="jcan",
     migrations_folder_path=str(ROOT / "migrations"),
-    table_classes=all_tables(),
+    table_classes=list(TABLES),
     migration_dependencies=[],
     commands=[],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import inspect
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -342,8 +343,6 @@ class Settings:
 
 def env_documentation() -> list[tuple[str, str, str]]:
     """(variable, default, description) for every setting: the README table is made from it."""
-    import inspect
-
     rows: list[tuple[str, str, str]] = []
     for key, cls_ in SECTIONS.items():
         source = inspect.getsource(cls_)

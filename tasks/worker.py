@@ -1,28 +1,23 @@
 """arq WorkerSettings: wiring only (functions, cron jobs, startup/shutdown).
 
-Run with `jcan worker`. The worker exits when Redis goes away: run it under a supervisor
-that restarts it (the container's restart policy).
+Run with `jcan worker` (or `arq tasks.worker.WorkerSettings`: the same options, read from the
+environment when arq asks for them). The worker exits when Redis goes away: run it under a
+supervisor that restarts it (the container's restart policy).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from arq import cron
+from typing import Any
 
 from app import db
-from app.jobs import ArqQueue, deserialize, redis_settings, serialize
+from app.jobs import ArqQueue, deserialize, max_tries, redis_settings, serialize
 from app.mail.backends import backend_for
+from app.schema import TABLES
 from app.settings import Settings
-from tasks.relay import relay_outbox
-from tasks.send_mail import send_mail
-from tasks.sweep import sweep_expired
+from tasks.registry import JOBS
 
-FUNCTIONS = [send_mail, relay_outbox, sweep_expired]
 # Jobs run at once (arq's default is ten): see worker_settings.
 MAX_JOBS = 20
-# (function, seconds between runs) for the in-process runner; arq uses cron_jobs below.
-CRON_SCHEDULE = [(relay_outbox, 60.0), (sweep_expired, 3600.0)]
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -32,7 +27,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         # process whose tables are bound already, the tests', must not take them over: the
         # app's transactions would then run their statements on another engine's pool.)
         engine = db.engine_for(settings.database)
-        db.bind_tables(engine)
+        db.bind_tables(engine, TABLES)
         await db.start(engine, settings.database)
         ctx["engine"] = engine
     ctx.update(settings=settings, queue=ArqQueue(settings, ctx["redis"]))
@@ -51,18 +46,15 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 def worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq.Worker, from our settings."""
     return {
-        "functions": FUNCTIONS,
-        "cron_jobs": [
-            cron(relay_outbox, second=0, run_at_startup=True, unique=True),
-            cron(sweep_expired, minute=7, second=0, unique=True),
-        ],
+        "functions": list(JOBS.functions),
+        "cron_jobs": [job.arq_job() for job in JOBS.schedule],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(settings.jobs.redis_url),
         "queue_name": settings.jobs.queue_name,
         "job_serializer": serialize,
         "job_deserializer": deserialize,
-        "max_tries": settings.mail.max_attempts,
+        "max_tries": max_tries(settings),
         "keep_result": 60,
         "job_timeout": 120,
         "job_completion_wait": 60,
@@ -77,11 +69,10 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
-class WorkerSettings:
-    """For `arq tasks.worker.WorkerSettings` (and `--check`); `jcan worker` is the usual way."""
-
-    functions: ClassVar[list[Any]] = FUNCTIONS
-    on_startup = startup
-    on_shutdown = shutdown
-    job_serializer = serialize
-    job_deserializer = deserialize
+def __getattr__(name: str) -> Any:
+    """`WorkerSettings` for `arq tasks.worker.WorkerSettings` (and its `--check`): arq accepts
+    a dict of Worker options. Built when arq asks for it, so importing this module reads no
+    environment."""
+    if name == "WorkerSettings":
+        return worker_settings(Settings.from_env())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

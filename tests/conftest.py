@@ -163,9 +163,9 @@ async def arq_worker(settings: Any) -> AsyncIterator[Any]:
 
 
 async def _clean() -> None:
-    from app.db import all_tables
+    from app.schema import TABLES
 
-    for table in reversed(all_tables()):
+    for table in reversed(TABLES):
         await table.delete(force=True)
 
 

@@ -6,16 +6,16 @@ import sys
 
 from app import db
 from app.application import states
-from app.application.approval import request_approval
 from app.application.form import check_application
 from app.application.service import answers_of, list_applications
 from app.application.tables import Application
+from app.approval.service import request_approval
+from app.jobs import ArqQueue
 from app.settings import Settings
+from app.templating import format_japan_time, make_environment
 
 
 async def applications_list(status: str | None) -> int:
-    from app.templating import format_japan_time
-
     if status and status not in states.ALL:
         print(f"unknown status {status!r}; one of: {', '.join(states.ALL)}", file=sys.stderr)
         return 2
@@ -35,9 +35,6 @@ async def applications_list(status: str | None) -> int:
 async def resend_approval(settings: Settings, reference: str) -> int:
     """A fresh approval link for an application still awaiting its principal (the old link
     expired or the mail was lost); the earlier link stops working."""
-    from app.jobs import ArqQueue
-    from app.templating import make_environment
-
     row = await Application.select().where(Application.reference == reference.upper()).first()
     if row is None or row["status"] != states.AWAITING_PRINCIPAL:
         print(f"{reference}: no application awaiting the principal's approval", file=sys.stderr)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -12,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from app.application import bounds, form, service, uploads
+from app.application.current import Current
 from app.application.documents import MAX_BYTES, MAX_FILES
 from app.application.pages import (
     complete_page,
@@ -30,13 +30,6 @@ from app.web.state import form_values, services
 Req = Request[Any, Any, Any]
 # Six files of 4 MB and the form around them; beyond this the 413 page explains.
 UPLOAD_BODY_LIMIT = MAX_FILES * MAX_BYTES + 1_000_000
-
-
-@dataclass(frozen=True)
-class Current:
-    token_id: int
-    registration: dict[str, Any]
-    application: dict[str, Any]
 
 
 async def _current(request: Req) -> Current | Response[Any]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from litestar import Request
 from litestar.response import Response
 
 from app.application import form, service, states
+from app.application.current import Current
 from app.application.documents import MAX_BYTES, MAX_FILES
 from app.application.requirements import (
     ID_BACK,
@@ -24,9 +25,6 @@ from app.registration.form import applicant_type_label
 from app.registration.service import LinkState
 from app.web.render import page, see_other
 from app.web.state import services
-
-if TYPE_CHECKING:
-    from app.application.controller import Current
 
 Req = Request[Any, Any, Any]
 FORM = "application/form.html.jinja2"

@@ -12,7 +12,8 @@ import jinja2
 from piccolo.engine.base import Engine
 from ulid import ULID
 
-from app.application import states
+from app.application import states, workflow
+from app.application.answers import answers_of
 from app.application.bounds import storage_errors
 from app.application.form import (
     check_application,
@@ -23,14 +24,19 @@ from app.application.form import (
 )
 from app.application.requirements import missing_documents
 from app.application.subject import subject_of
-from app.application.tables import Application, ApprovalToken, StatusChange
+from app.application.tables import Application, ApprovalToken
 from app.application.uploads import documents_of
+from app.application.workflow import APPLICANT, Actor
+from app.approval.service import request_approval
 from app.db import is_unique_violation, utcnow, write_transaction
 from app.jobs import JobQueue
 from app.mail.service import queue_message
 from app.registration.form import TICKET_ALPHABET, applicant_type_label
 from app.registration.tables import AccessToken, Registration, Ticket
 from app.settings import Settings
+
+# An agent's application goes on to the principal as part of its submission.
+AGENT_ROUTING = Actor.system("submit")
 
 
 class AlreadySubmitted(Exception):
@@ -56,14 +62,6 @@ def new_reference() -> str:
     """Human-readable, random, unambiguous: JC-7K3M-9QXP."""
     body = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(8))
     return f"JC-{body[:4]}-{body[4:]}"
-
-
-def answers_of(row: dict[str, Any]) -> dict[str, str]:
-    try:
-        data = json.loads(row.get("answers") or "{}")
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 async def for_registration(registration: dict[str, Any]) -> dict[str, Any]:
@@ -152,31 +150,9 @@ async def reopen_if_declined(application: dict[str, Any]) -> dict[str, Any]:
     """A declined application goes back to draft when the agent opens the fresh link."""
     if application["status"] != states.PRINCIPAL_DECLINED:
         return application
-    await move(application["id"], states.PRINCIPAL_DECLINED, states.DRAFT, "applicant")
+    async with write_transaction(Application._meta.db):
+        await workflow.move(application, states.DRAFT, APPLICANT)
     return {**application, "status": states.DRAFT}
-
-
-async def move(application_id: int, current: str, target: str, actor: str, **changes: Any) -> bool:
-    """One conditional UPDATE from `current` to `target` (an allowed transition) plus the audit
-    row; False when the application was no longer in `current` (someone else moved it)."""
-    states.check_move(current, target)
-    now = utcnow()
-    values: dict[Any, Any] = {Application.status: target, Application.updated_at: now}
-    for name, value in changes.items():
-        values[getattr(Application, name)] = value
-    rows = (
-        await Application.update(values)
-        .where((Application.id == application_id) & (Application.status == current))
-        .returning(Application.id)
-    )
-    if not rows:
-        return False
-    await StatusChange.insert(
-        StatusChange(
-            application=application_id, from_status=current, to_status=target, actor=actor, at=now
-        )
-    )
-    return True
 
 
 def check_ready(
@@ -247,17 +223,18 @@ async def submit(
         # again after the principal declined), or the submit must not go through.
         if not ticket and not application.get("reference"):
             raise AlreadySubmitted()
+        if application["status"] != states.DRAFT:  # read before another submit won
+            raise AlreadySubmitted()
         reference = application.get("reference") or new_reference()
-        moved = await move(
-            application["id"],
-            states.DRAFT,
+        moved = await workflow.move(
+            application,
             states.SUBMITTED,
-            "applicant",
+            APPLICANT,
             reference=reference,
             submitted_at=now,
             answers=json.dumps(cleaned, ensure_ascii=False),
         )
-        if not moved:
+        if moved is None:
             raise AlreadySubmitted()
         status = states.SUBMITTED
         context = {
@@ -267,10 +244,8 @@ async def submit(
             "documents": documents,
         }
         if applicant_type == "agent":
-            await move(application["id"], states.SUBMITTED, states.AWAITING_PRINCIPAL, "system")
+            await workflow.move(moved, states.AWAITING_PRINCIPAL, AGENT_ROUTING)
             status = states.AWAITING_PRINCIPAL
-            from app.application.approval import request_approval  # it imports this module
-
             outbox_id, context["approval_expires"] = await request_approval(
                 application["id"], reference, cleaned, settings, env, now
             )

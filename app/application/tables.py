@@ -52,11 +52,14 @@ class ApprovalToken(TokenColumns, Table, tablename="approval_token"):
 
 
 class StatusChange(Table, tablename="application_status_change"):
-    """Every move of an application's status, who made it and when."""
+    """Every move of an application's status, who made it (app.application.workflow.Actor:
+    its kind, and the operator's id or the system job's name), why, and when."""
 
     id: Serial
     application = ForeignKey(references=Application, null=False, index=True)
     from_status = Varchar(length=24)
     to_status = Varchar(length=24)
     actor = Varchar(length=16)
+    actor_id = Varchar(length=64, default="")
+    reason = Text(default="")
     at = Timestamptz(default=TimestamptzNow())

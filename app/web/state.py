@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
 from litestar import Request
 from piccolo.engine.base import Engine
+from piccolo.table import Table
 
 from app import db
 from app.captcha import render as captcha_render
@@ -22,6 +24,7 @@ class Services:
     engine: Engine
     env: jinja2.Environment
     queue: JobQueue
+    tables: Sequence[type[Table]]
     captcha_key: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -29,7 +32,7 @@ class Services:
 
     async def start(self) -> None:
         """Open what the app needs: tables bound to this engine, its pool, the job queue."""
-        db.bind_tables(self.engine)
+        db.bind_tables(self.engine, self.tables)
         await db.start(self.engine, self.settings.database)
         await self.queue.start()
 

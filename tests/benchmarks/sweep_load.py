@@ -12,6 +12,7 @@ import asyncpg
 
 from app import db
 from app.registration.service import EXPIRED_TOKEN_GRACE
+from app.schema import TABLES
 from app.settings import Settings
 from tasks.sweep import sweep_expired
 
@@ -85,7 +86,7 @@ async def _remaining(connection: asyncpg.Connection, owner: tuple[int, int]) -> 
 async def run(settings: Settings) -> SweepResult:
     connection: Any = await asyncpg.connect(settings.database.url)
     engine = db.engine_for(settings.database)
-    db.bind_tables(engine)
+    db.bind_tables(engine, TABLES)
     await db.start(engine, settings.database)
     try:
         owner = await _registration(connection)

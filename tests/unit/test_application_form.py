@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from app.application import states
-from app.application.decision import check_decision
 from app.application.form import (
     check_application,
     check_phone,
@@ -15,6 +14,7 @@ from app.application.form import (
 )
 from app.application.requirements import missing_documents, required_kinds
 from app.application.subject import subject_of
+from app.approval.form import check_decision
 from tests.helpers import AGENT_ANSWERS, GOOD_ANSWERS
 
 

@@ -8,12 +8,13 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Response
 
-from app.application import approval, form, service, states
-from app.application.decision import check_decision
+from app.application import form, service, states
 from app.application.pages import link_state_page
 from app.application.requirements import kind_label
 from app.application.subject import subject_of
 from app.application.uploads import documents_of
+from app.approval import service as approval
+from app.approval.form import check_decision
 from app.registration.flow import lanes
 from app.registration.service import LinkState
 from app.web.render import INVALID, page, see_other

@@ -10,11 +10,12 @@ from typing import Any
 import jinja2
 from piccolo.engine.base import Engine
 
-from app.application import states
+from app.application import states, workflow
+from app.application.answers import answers_of
 from app.application.form import check_application
-from app.application.service import answers_of, move
 from app.application.subject import subject_of
 from app.application.tables import Application, ApprovalToken
+from app.application.workflow import PRINCIPAL
 from app.db import utcnow, write_transaction
 from app.jobs import JobQueue
 from app.mail.service import queue_message
@@ -159,16 +160,18 @@ async def decide(
             await Application.select().where(Application.id == consumed[0]["application"]).first()
         )
         assert application is not None
+        if application["status"] != states.AWAITING_PRINCIPAL:
+            raise DecisionTaken()
         target = states.PRINCIPAL_APPROVED if approve else states.PRINCIPAL_DECLINED
-        moved = await move(
-            application["id"],
-            states.AWAITING_PRINCIPAL,
+        moved = await workflow.move(
+            dict(application),
             target,
-            "principal",
+            PRINCIPAL,
+            "" if approve else reason,
             decided_at=now,
             decline_reason="" if approve else reason,
         )
-        if not moved:
+        if moved is None:
             raise DecisionTaken()
         registration = (
             await Registration.select()

@@ -1,0 +1,25 @@
+"""Every table of every feature, in dependency order: what the app, the worker, the CLI and
+Piccolo's migrations bind and walk (app/db.py knows no feature)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.application.tables import Application, ApplicationDocument, ApprovalToken, StatusChange
+from app.captcha.tables import CaptchaChallenge
+from app.mail.tables import OutboxMessage
+from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
+
+TABLES: tuple[type[Any], ...] = (
+    Company,
+    Ticket,
+    Registration,
+    AccessToken,
+    DraftUse,
+    CaptchaChallenge,
+    OutboxMessage,
+    Application,
+    ApplicationDocument,
+    ApprovalToken,
+    StatusChange,
+)

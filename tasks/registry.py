@@ -1,0 +1,18 @@
+"""The one registry of jobs and their schedule, for the arq worker and the in-process runner."""
+
+from __future__ import annotations
+
+from app.jobs import Cron, Jobs
+from tasks.relay import relay_outbox
+from tasks.send_mail import send_mail
+from tasks.sweep import sweep_expired
+
+JOBS = Jobs(
+    functions=(send_mail, relay_outbox, sweep_expired),
+    schedule=(
+        # Every minute (and once when a worker starts): pending mail whose enqueue was lost.
+        Cron(relay_outbox, every=60, run_at_startup=True),
+        # Hourly, at minute 7: expired tokens, challenges and abandoned drafts.
+        Cron(sweep_expired, every=3600, offset=7 * 60),
+    ),
+)
