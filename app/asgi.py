@@ -20,6 +20,7 @@ from app.application.controller import ApplicationController
 from app.approval.controller import ApprovalController
 from app.captcha.controller import CaptchaController
 from app.jobs import queue_for
+from app.links.web import LinkNotLive, link_not_live
 from app.logs import configure_logging
 from app.pages.controller import PagesController
 from app.registration.controller import RegistrationController
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=None,
         exception_handlers={
             HTTPException: errors.http_exception_handler,
+            LinkNotLive: link_not_live,
             Exception: errors.internal_error_handler,
         },
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),

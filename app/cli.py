@@ -22,7 +22,7 @@ from app.application import commands
 from app.jobs import ArqQueue
 from app.logs import configure_logging
 from app.mail.service import list_messages, requeue_failed
-from app.registration.service import (
+from app.registration.companies import (
     add_company,
     company_exists,
     issue_tickets,

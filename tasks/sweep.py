@@ -11,7 +11,7 @@ from app.application.storage import store_for
 from app.application.uploads import delete_abandoned_drafts
 from app.captcha.service import delete_expired as delete_expired_challenges
 from app.db import Cursor, utcnow
-from app.registration.service import delete_dead_tokens
+from app.registration.links import delete_dead_tokens
 
 log = logging.getLogger("jcan.jobs")
 

@@ -194,7 +194,7 @@ async def client(app: Any, smtp_sink: Sink) -> AsyncIterator[Any]:
             await _clean()
             smtp_sink.messages.clear()
             smtp_sink.reply = None
-            from app.registration.service import add_company, issue_tickets
+            from app.registration.companies import add_company, issue_tickets
 
             await add_company("ISC", "インタセクト・コミュニケーションズ株式会社")
             await add_company("OTHER", "別会社株式会社")

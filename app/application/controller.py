@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
@@ -18,12 +19,13 @@ from app.application.pages import (
     confirm_page,
     documents_page,
     form_page,
-    link_state_page,
 )
 from app.application.storage import store_for
 from app.i18n import _
-from app.registration import service as registration_service
-from app.registration.service import LinkState
+from app.links import web as links
+from app.links.tokens import LinkState
+from app.links.web import LinkNotLive
+from app.registration.links import APPLY_LINK, registration_for_token
 from app.web.render import INVALID, see_other
 from app.web.state import form_values, services
 
@@ -32,18 +34,13 @@ Req = Request[Any, Any, Any]
 UPLOAD_BODY_LIMIT = MAX_FILES * MAX_BYTES + 1_000_000
 
 
-async def _current(request: Req) -> Current | Response[Any]:
-    """The live link's registration and its application, or the page that explains why not."""
-    token_id = request.session.get("apply_token")
-    if not isinstance(token_id, int):
-        return see_other("/apply/link/invalid")
-    state = await registration_service.token_state(token_id)
-    if state is not LinkState.VALID:
-        request.session.pop("apply_token", None)
-        return see_other(f"/apply/link/{state.value}")
-    registration = await registration_service.registration_for_token(token_id)
+async def current_application(request: Req) -> Current:
+    """The live link's registration and its application (every /apply page works on them);
+    LinkNotLive otherwise, answered with the page that says why."""
+    token_id = await links.live_token(request, APPLY_LINK)
+    registration = await registration_for_token(token_id)
     if registration is None:
-        return see_other("/apply/link/invalid")
+        raise LinkNotLive(APPLY_LINK, LinkState.INVALID)
     application = await service.reopen_if_declined(await service.for_registration(registration))
     request.session["apply_app"] = application["public_id"]
     return Current(token_id, registration, application)
@@ -55,31 +52,23 @@ def _return_to(values: dict[str, str]) -> str:
 
 class ApplicationController(Controller):
     path = "/apply"
+    dependencies = {"current": Provide(current_application)}  # noqa: RUF012
 
     @get("/t/{token:str}")
     async def open_link(self, request: Req, token: FromPath[str]) -> Response[Any]:
-        """The emailed URL: always a redirect, so the token never stays in the address bar."""
-        resolution = await registration_service.resolve_link(token)
-        if resolution.state is LinkState.VALID:
-            request.session["apply_token"] = resolution.token_id
-            return see_other("/apply")
-        return see_other(f"/apply/link/{resolution.state.value}")
+        return await links.exchange(request, APPLY_LINK, token)
 
     @get("")
-    async def show_form(self, request: Req, return_to: FromQuery[str] = "") -> Response[Any]:
-        current = await _current(request)
-        if not isinstance(current, Current):
-            return current
+    async def show_form(
+        self, request: Req, current: NamedDependency[Current], return_to: FromQuery[str] = ""
+    ) -> Response[Any]:
         values = service.answers_of(current.application)
         if not values and current.registration["applicant_type"] == "self":
             values = {"cert_email": current.registration["email"]}
         return await form_page(request, current, values, {}, return_to=return_to)
 
     @post("")
-    async def submit_form(self, request: Req) -> Response[Any]:
-        current = await _current(request)
-        if not isinstance(current, Current):
-            return current
+    async def submit_form(self, request: Req, current: NamedDependency[Current]) -> Response[Any]:
         values = await form_values(request)
         kind = current.registration["applicant_type"]
         # An answer over its maximum: nothing stored, its message shown (save or next alike).
@@ -100,11 +89,10 @@ class ApplicationController(Controller):
         return see_other(_return_to(values))
 
     @post("/fields/{name:str}")
-    async def check_field(self, request: Req, name: FromPath[str]) -> Response[Any]:
+    async def check_field(
+        self, request: Req, current: NamedDependency[Current], name: FromPath[str]
+    ) -> Response[Any]:
         """Inline check on leaving a field; what was typed is kept as a draft on the way."""
-        current = await _current(request)
-        if not isinstance(current, Current):
-            return current
         kind = current.registration["applicant_type"]
         values = await form_values(request)
         if name == "subject_preview":
@@ -126,18 +114,16 @@ class ApplicationController(Controller):
         )
 
     @get("/documents")
-    async def show_documents(self, request: Req, return_to: FromQuery[str] = "") -> Response[Any]:
-        current = await _current(request)
-        if not isinstance(current, Current):
-            return current
+    async def show_documents(
+        self, request: Req, current: NamedDependency[Current], return_to: FromQuery[str] = ""
+    ) -> Response[Any]:
         notice = request.session.pop("apply_notice", None)
         return await documents_page(request, current, {}, notice=notice, return_to=return_to)
 
     @post("/documents", request_max_body_size=UPLOAD_BODY_LIMIT)
-    async def upload_documents(self, request: Req) -> Response[Any]:
-        current = await _current(request)
-        if not isinstance(current, Current):
-            return current
+    async def upload_documents(
+        self, request: Req, current: NamedDependency[Current]
+    ) -> Response[Any]:
         submitted = await request.form()
         return_to = str(submitted.get("return") or "")
         if submitted.get("action") == "next":
@@ -175,10 +161,9 @@ class ApplicationController(Controller):
         return see_other(f"/apply/documents{suffix}")
 
     @post("/documents/{public_id:str}/delete")
-    async def delete_document(self, request: Req, public_id: FromPath[str]) -> Response[Any]:
-        current = await _current(request)
-        if not isinstance(current, Current):
-            return current
+    async def delete_document(
+        self, request: Req, current: NamedDependency[Current], public_id: FromPath[str]
+    ) -> Response[Any]:
         store = store_for(services(request).settings)
         await uploads.delete_document(current.application["id"], public_id, store)
         values = await form_values(request)
@@ -186,19 +171,20 @@ class ApplicationController(Controller):
         return see_other(f"/apply/documents{suffix}")
 
     @get("/confirm")
-    async def confirm(self, request: Req) -> Response[Any]:
-        current = await _current(request)
-        if not isinstance(current, Current):
-            return current
+    async def confirm(self, request: Req, current: NamedDependency[Current]) -> Response[Any]:
         return await confirm_page(request, current, {})
 
     @post("/confirm")
     async def submit(self, request: Req) -> Response[Any]:
         token_id = request.session.get("apply_token")
-        current = await _current(request)
-        if not isinstance(current, Current):
+        try:
+            current = await current_application(request)
+        except LinkNotLive:
             # A second press after success (or a concurrent one): the outcome, not an error.
-            return await _after_submit(request, token_id) or current
+            done = await _after_submit(request, token_id)
+            if done is None:
+                raise
+            return done
         values = await form_values(request)
         message = form.agreement_error(values)
         if message:
@@ -225,7 +211,7 @@ class ApplicationController(Controller):
 
     @get("/link/{link_state:str}")
     async def link_state(self, request: Req, link_state: FromPath[str]) -> Response[Any]:
-        return link_state_page(request, link_state, "apply")
+        return links.state_page(request, APPLY_LINK, link_state)
 
 
 async def _after_submit(request: Req, token_id: Any) -> Response[Any] | None:

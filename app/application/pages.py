@@ -22,9 +22,7 @@ from app.application.subject import subject_of
 from app.application.uploads import documents_of
 from app.registration.flow import lanes
 from app.registration.form import applicant_type_label
-from app.registration.service import LinkState
 from app.web.render import page, see_other
-from app.web.state import services
 
 Req = Request[Any, Any, Any]
 FORM = "application/form.html.jinja2"
@@ -147,20 +145,6 @@ async def confirm_page(
         "kind_label": kind_label,
     }
     return page(request, CONFIRM, context, status=status)
-
-
-STATE_PAGES = {s.value for s in LinkState} - {LinkState.VALID.value}
-
-
-def link_state_page(request: Req, link_state: str, kind: str) -> Response[Any]:
-    """Why a link (kind: apply | approve) cannot be used; unknown states read as invalid."""
-    shown = link_state if link_state in STATE_PAGES else LinkState.INVALID.value
-    ttl_hours = services(request).settings.registration.token_ttl_hours
-    return page(
-        request,
-        "application/link_state.html.jinja2",
-        {"state": shown, "ttl_days": ttl_hours // 24, "ttl_hours": ttl_hours, "kind": kind},
-    )
 
 
 async def complete_page(request: Req, public_id: str) -> Response[Any]:

@@ -9,14 +9,15 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from app.application import form, service, states
-from app.application.pages import link_state_page
 from app.application.requirements import kind_label
 from app.application.subject import subject_of
 from app.application.uploads import documents_of
 from app.approval import service as approval
 from app.approval.form import check_decision
+from app.links import web as links
+from app.links.tokens import LinkState
+from app.links.web import LinkNotLive
 from app.registration.flow import lanes
-from app.registration.service import LinkState
 from app.web.render import INVALID, page, see_other
 from app.web.state import form_values, services
 
@@ -24,17 +25,13 @@ Req = Request[Any, Any, Any]
 REVIEW = "approval/review.html.jinja2"
 
 
-async def _application(request: Req) -> tuple[int, dict[str, Any]] | Response[Any]:
-    token_id = request.session.get("approve_token")
-    if not isinstance(token_id, int):
-        return see_other("/approve/link/invalid")
-    state = await approval.state_of(token_id)
-    if state is not LinkState.VALID:
-        request.session.pop("approve_token", None)
-        return see_other(f"/approve/link/{state.value}")
+async def _application(request: Req) -> tuple[int, dict[str, Any]]:
+    """The live approval link of this session and its application waiting for the principal;
+    LinkNotLive otherwise (answered with the page that says why)."""
+    token_id = await links.live_token(request, approval.APPROVE_LINK)
     application = await approval.application_for(token_id)
     if application is None or application["status"] != states.AWAITING_PRINCIPAL:
-        return see_other("/approve/link/used")
+        raise LinkNotLive(approval.APPROVE_LINK, LinkState.USED)
     return token_id, application
 
 
@@ -76,27 +73,24 @@ class ApprovalController(Controller):
 
     @get("/t/{token:str}")
     async def open_link(self, request: Req, token: FromPath[str]) -> Response[Any]:
-        """The emailed URL: always a redirect, so the token never stays in the address bar."""
-        resolution = await approval.resolve(token)
-        if resolution.state is LinkState.VALID:
-            request.session["approve_token"] = resolution.token_id
-            return see_other("/approve")
-        return see_other(f"/approve/link/{resolution.state.value}")
+        return await links.exchange(request, approval.APPROVE_LINK, token)
 
     @get("")
     async def review(self, request: Req) -> Response[Any]:
-        found = await _application(request)
-        if not isinstance(found, tuple):
-            return found
-        return await _review(request, found[1], {}, {})
+        _token_id, application = await _application(request)
+        return await _review(request, application, {}, {})
 
     @post("")
     async def decide(self, request: Req) -> Response[Any]:
-        token_id = request.session.get("approve_token")
-        found = await _application(request)
-        if not isinstance(found, tuple):
-            return await _after_decision(request, token_id) or found
-        token_id, application = found
+        sent_with = request.session.get("approve_token")
+        try:
+            token_id, application = await _application(request)
+        except LinkNotLive:
+            # A second click or a replay of a decision this link made: its 完了.
+            done = await _after_decision(request, sent_with)
+            if done is None:
+                raise
+            return done
         decision, errors, kept = check_decision(await form_values(request))
         if decision is None:
             return await _review(request, application, kept, errors, status=INVALID)
@@ -127,7 +121,7 @@ class ApprovalController(Controller):
 
     @get("/link/{link_state:str}")
     async def link_state(self, request: Req, link_state: FromPath[str]) -> Response[Any]:
-        return link_state_page(request, link_state, "approve")
+        return links.state_page(request, approval.APPROVE_LINK, link_state)
 
 
 def _done(request: Req, approved: bool, reference: str) -> Response[Any]:

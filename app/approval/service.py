@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,19 +17,14 @@ from app.application.tables import Application, ApprovalToken
 from app.application.workflow import PRINCIPAL
 from app.db import utcnow, write_transaction
 from app.jobs import JobQueue
+from app.links import tokens
+from app.links.kinds import LinkKind
 from app.mail.service import queue_message
-from app.registration.service import (
-    LinkResolution,
-    LinkState,
-    hash_token,
-    is_well_formed_token,
-    link_state_of,
-    link_url,
-)
-from app.registration.tables import AccessToken, Registration
+from app.registration.links import mint_access_link
+from app.registration.tables import Registration
 from app.settings import Settings
 
-APPROVAL_PATH = "/approve/t/"
+APPROVE_LINK = LinkKind("approve", ApprovalToken, session_key="approve_token", landing="/approve")
 
 
 class DecisionTaken(Exception):
@@ -46,23 +40,15 @@ class Decision:
 async def create_approval_link(
     application_id: int, settings: Settings, now: datetime
 ) -> tuple[str, datetime]:
-    """A fresh approval token (older live ones superseded); call inside the transaction."""
-    token = secrets.token_urlsafe(32)
-    expires_at = now + timedelta(hours=settings.registration.token_ttl_hours)
-    await ApprovalToken.update({ApprovalToken.superseded_at: now}).where(
-        (ApprovalToken.application == application_id)
-        & ApprovalToken.used_at.is_null()
-        & ApprovalToken.superseded_at.is_null()
+    """A fresh approval link (older live ones superseded); call inside the transaction."""
+    minted = await tokens.mint(
+        ApprovalToken,
+        {"application": application_id},
+        timedelta(hours=settings.registration.token_ttl_hours),
+        now,
+        supersede_by=ApprovalToken.application,
     )
-    await ApprovalToken.insert(
-        ApprovalToken(
-            token_hash=hash_token(token),
-            application=application_id,
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
-    return f"{settings.app.base_url}{APPROVAL_PATH}{token}", expires_at
+    return APPROVE_LINK.url(settings.app.base_url, minted.token), minted.expires_at
 
 
 async def request_approval(
@@ -91,18 +77,6 @@ async def request_approval(
         now,
     )
     return outbox_id, expires_at
-
-
-async def resolve(token: str, now: datetime | None = None) -> LinkResolution:
-    if not is_well_formed_token(token):
-        return LinkResolution(LinkState.INVALID)
-    row = await ApprovalToken.select().where(ApprovalToken.token_hash == hash_token(token)).first()
-    return link_state_of(row, now or utcnow())
-
-
-async def state_of(token_id: int, now: datetime | None = None) -> LinkState:
-    row = await ApprovalToken.select().where(ApprovalToken.id == token_id).first()
-    return link_state_of(row, now or utcnow()).state
 
 
 async def application_for(token_id: int) -> dict[str, Any] | None:
@@ -144,20 +118,11 @@ async def decide(
     (with a fresh link to correct and re-send when declined)."""
     now = now or utcnow()
     async with write_transaction(engine):
-        consumed = (
-            await ApprovalToken.update({ApprovalToken.used_at: now})
-            .where(
-                (ApprovalToken.id == token_id)
-                & ApprovalToken.used_at.is_null()
-                & ApprovalToken.superseded_at.is_null()
-                & (ApprovalToken.expires_at > now)
-            )
-            .returning(ApprovalToken.application)
-        )
-        if not consumed:
+        consumed = await tokens.consume(ApprovalToken, token_id, now, ApprovalToken.application)
+        if consumed is None:
             raise DecisionTaken()
         application = (
-            await Application.select().where(Application.id == consumed[0]["application"]).first()
+            await Application.select().where(Application.id == consumed["application"]).first()
         )
         assert application is not None
         if application["status"] != states.AWAITING_PRINCIPAL:
@@ -187,7 +152,7 @@ async def decide(
             "principal_name": f"{cleaned.get('family_name', '')} {cleaned.get('given_name', '')}",
         }
         if not approve:
-            context["link"], context["expires_at"] = await _fresh_access_link(
+            context["link"], context["expires_at"] = await mint_access_link(
                 registration, settings, now
             )
         outbox_id = await queue_message(
@@ -195,26 +160,3 @@ async def decide(
         )
     await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
     return Decision(approve, outbox_id)
-
-
-async def _fresh_access_link(
-    registration: dict[str, Any], settings: Settings, now: datetime
-) -> tuple[str, datetime]:
-    """A new access token for the agent to correct and re-send (older live ones superseded)."""
-    token = secrets.token_urlsafe(32)
-    expires_at = now + timedelta(hours=settings.registration.token_ttl_hours)
-    await AccessToken.update({AccessToken.superseded_at: now}).where(
-        (AccessToken.registration == registration["id"])
-        & AccessToken.used_at.is_null()
-        & AccessToken.superseded_at.is_null()
-    )
-    await AccessToken.insert(
-        AccessToken(
-            token_hash=hash_token(token),
-            registration=registration["id"],
-            ticket=registration["ticket"],
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
-    return link_url(settings, token), expires_at

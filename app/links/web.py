@@ -3,14 +3,13 @@ the link in this browser's session is still live, and the one link-state page.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 from litestar.response import Response
-from piccolo.table import Table
 
 from app.links import tokens
+from app.links.kinds import LinkKind
 from app.links.tokens import LinkState
 from app.web.render import page, see_other
 from app.web.state import services
@@ -18,22 +17,6 @@ from app.web.state import services
 Req = Request[Any, Any, Any]
 STATE_TEMPLATE = "links/state.html.jinja2"
 SHOWN_STATES = frozenset(s.value for s in LinkState) - {LinkState.VALID.value}
-
-
-@dataclass(frozen=True)
-class LinkKind:
-    """One kind of emailed link: `/{name}/t/<token>` is exchanged for the token-free
-    `landing` page, the token row's id is kept in the session under `session_key`, and
-    `/{name}/link/<state>` explains a link that cannot be used."""
-
-    name: str
-    table: type[Table]
-    session_key: str
-    landing: str
-
-    def state_path(self, state: LinkState | str) -> str:
-        value = state.value if isinstance(state, LinkState) else state
-        return f"/{self.name}/link/{value}"
 
 
 class LinkNotLive(Exception):

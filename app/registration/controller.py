@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from app.captcha import service as captcha
-from app.registration import form, service
+from app.registration import companies, form, service
 from app.registration.flow import lanes
 from app.registration.form import Step1Data
 from app.web.render import INVALID, page, see_other
@@ -61,7 +61,7 @@ async def _step1(
 async def _company_options() -> list[dict[str, str]]:
     return [
         {"value": c["code"], "label": f"{c['code']}（{c['name']}）"}
-        for c in await service.company_choices()
+        for c in await companies.company_choices()
     ]
 
 
@@ -187,7 +187,7 @@ class RegistrationController(Controller):
 async def _confirm(
     request: Req, draft: dict[str, str], errors: dict[str, str], *, status: int = 200
 ) -> Response[Any]:
-    companies = {c["code"]: c["name"] for c in await service.company_choices()}
+    names = {c["code"]: c["name"] for c in await companies.company_choices()}
     return page(
         request,
         CONFIRM,
@@ -195,7 +195,7 @@ async def _confirm(
             "draft": draft,
             "errors": errors,
             "type_label": form.applicant_type_label(draft["applicant_type"]),
-            "company_name": companies.get(draft["company_code"], ""),
+            "company_name": names.get(draft["company_code"], ""),
             "lanes": lanes(draft["applicant_type"]),
             "current_step": "reg_confirm",
         },

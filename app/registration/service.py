@@ -1,14 +1,10 @@
-"""Registration operations: check step 1 against the database, register, resolve the link."""
+"""Registration operations: check step 1 against the database, register (one transaction)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
 import jinja2
@@ -17,15 +13,16 @@ from piccolo.engine.postgres import PostgresEngine
 from ulid import ULID
 
 from app.captcha import service as captcha
-from app.db import Cursor, delete_expired_batch, is_unique_violation, utcnow, write_transaction
+from app.db import is_unique_violation, utcnow, write_transaction
 from app.jobs import JobQueue
+from app.links.tokens import hash_token, new_token
 from app.mail.service import queue_message
 from app.registration import form
+from app.registration.companies import company_exists, company_id
 from app.registration.form import Step1Data, TicketState
-from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
+from app.registration.links import link_url
+from app.registration.tables import AccessToken, DraftUse, Registration, Ticket
 from app.settings import Settings
-
-LINK_PATH = "/apply/t/"
 
 
 class TicketUnavailable(Exception):
@@ -41,14 +38,6 @@ class AlreadyRegistered(Exception):
         self.expires_at = expires_at
 
 
-class LinkState(Enum):
-    VALID = "valid"
-    EXPIRED = "expired"
-    SUPERSEDED = "superseded"
-    USED = "used"
-    INVALID = "invalid"
-
-
 @dataclass(frozen=True)
 class Registered:
     public_id: str
@@ -56,51 +45,6 @@ class Registered:
     expires_at: datetime
     outbox_id: int
     token: str  # the raw token: only ever put into the mail (and tests)
-
-
-@dataclass(frozen=True)
-class LinkResolution:
-    state: LinkState
-    token_id: int | None = None
-
-
-# Companies change a few times a year (`jcan companies add`), yet every step-1 page and every
-# inline check reads them: each process keeps the list for a few seconds (`make bench`).
-COMPANY_CACHE_SECONDS = 10.0
-_companies: tuple[float, dict[str, dict[str, Any]]] | None = None
-
-
-async def _cached_companies() -> dict[str, dict[str, Any]]:
-    """code -> {"id", "code", "name"}, in code order, at most COMPANY_CACHE_SECONDS old."""
-    global _companies
-    now = time.monotonic()
-    if _companies is None or now - _companies[0] > COMPANY_CACHE_SECONDS:
-        rows = await Company.select(Company.id, Company.code, Company.name).order_by(Company.code)
-        _companies = (now, {r["code"]: dict(r) for r in rows})
-    return _companies[1]
-
-
-def forget_companies() -> None:
-    """Drop this process's cached list (after adding a company)."""
-    global _companies
-    _companies = None
-
-
-async def company_choices() -> list[dict[str, str]]:
-    return [{"code": c["code"], "name": c["name"]} for c in (await _cached_companies()).values()]
-
-
-async def company_id(code: str) -> int | None:
-    # A company missing from the cached list may be newer than the list: ask the database.
-    cached = (await _cached_companies()).get(code)
-    if cached is not None:
-        return int(cached["id"])
-    row = await Company.select(Company.id).where(Company.code == code).first()
-    return int(row["id"]) if row else None
-
-
-async def company_exists(code: str) -> bool:
-    return await company_id(code) is not None
 
 
 async def ticket_state(company_code: str, ticket_number: str) -> TicketState:
@@ -161,14 +105,6 @@ async def validate_step1(
         nonce=sealed.use_id,
     )
     return cleaned, {}, data
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def link_url(settings: Settings, token: str) -> str:
-    return f"{settings.app.base_url}{LINK_PATH}{token}"
 
 
 # The statements of a registration, written as SQL (Piccolo raw queries, `{}` placeholders,
@@ -262,7 +198,7 @@ async def _register(
     queue: JobQueue,
     now: datetime,
 ) -> Registered:
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     expires_at = now + timedelta(hours=settings.registration.token_ttl_hours)
     public_id = str(ULID())
     async with write_transaction(engine):
@@ -307,108 +243,3 @@ async def _register(
         )
     await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
     return Registered(public_id, data.email, expires_at, outbox_id, token)
-
-
-def is_well_formed_token(token: str) -> bool:
-    return 40 <= len(token) <= 64 and all(c.isalnum() or c in "-_" for c in token)
-
-
-async def resolve_link(token: str, now: datetime | None = None) -> LinkResolution:
-    """What the emailed link leads to; never raises for bad input."""
-    if not is_well_formed_token(token):
-        return LinkResolution(LinkState.INVALID)
-    row = await AccessToken.select().where(AccessToken.token_hash == hash_token(token)).first()
-    return link_state_of(row, now or utcnow())
-
-
-async def token_state(token_id: int, now: datetime | None = None) -> LinkState:
-    row = await AccessToken.select().where(AccessToken.id == token_id).first()
-    return link_state_of(row, now or utcnow()).state
-
-
-def link_state_of(row: dict[str, Any] | None, now: datetime) -> LinkResolution:
-    """What a token row (access or approval: the same columns) means at `now`."""
-    if row is None:
-        return LinkResolution(LinkState.INVALID)
-    if row["used_at"] is not None:
-        state = LinkState.USED
-    elif row["superseded_at"] is not None:
-        state = LinkState.SUPERSEDED
-    elif row["expires_at"] <= now:
-        state = LinkState.EXPIRED
-    else:
-        state = LinkState.VALID
-    return LinkResolution(state, int(row["id"]))
-
-
-async def registration_for_token(token_id: int) -> dict[str, Any] | None:
-    """The registration behind a live token, for the start of the application."""
-    reg: Any = AccessToken.registration  # joins typed loosely by Piccolo
-    row = (
-        await AccessToken.select(
-            AccessToken.expires_at,
-            reg.id.as_alias("id"),
-            reg.ticket.id.as_alias("ticket"),
-            reg.public_id.as_alias("public_id"),
-            reg.applicant_type.as_alias("applicant_type"),
-            reg.email.as_alias("email"),
-            reg.created_at.as_alias("registered_at"),
-            reg.company.code.as_alias("company_code"),
-            reg.company.name.as_alias("company_name"),
-            reg.ticket.number.as_alias("ticket_number"),
-        )
-        .where(AccessToken.id == token_id)
-        .first()
-    )
-    return dict(row) if row else None
-
-
-# Expired tokens are kept this long so a late click still hears "expired", not "unknown".
-EXPIRED_TOKEN_GRACE = timedelta(days=7)
-
-
-async def delete_dead_tokens(
-    now: datetime, batch_size: int, after: Cursor | None = None
-) -> tuple[int, Cursor | None]:
-    """Delete the next batch of unused tokens expired for longer than the grace period."""
-    dead = (AccessToken.expires_at <= now - EXPIRED_TOKEN_GRACE) & AccessToken.used_at.is_null()
-    return await delete_expired_batch(AccessToken, dead, batch_size, after)
-
-
-async def add_company(code: str, name: str) -> None:
-    await Company.insert(Company(code=code.upper(), name=name, created_at=utcnow()))
-    forget_companies()
-
-
-def new_ticket_number() -> str:
-    alphabet = form.TICKET_ALPHABET
-    raw = "".join(
-        secrets.choice(alphabet) for _ in range(form.TICKET_GROUPS * form.TICKET_GROUP_SIZE)
-    )
-    normalised = form.normalise_ticket(raw)
-    assert normalised is not None
-    return normalised
-
-
-async def issue_tickets(company_code: str, count: int) -> list[str]:
-    company = await Company.select(Company.id).where(Company.code == company_code.upper()).first()
-    if company is None:
-        raise LookupError(company_code)
-    numbers = [new_ticket_number() for _ in range(count)]
-    now = utcnow()
-    await Ticket.insert(*[Ticket(number=n, company=company["id"], issued_at=now) for n in numbers])
-    return numbers
-
-
-async def list_tickets(company_code: str) -> list[dict[str, Any]]:
-    company = await Company.select(Company.id).where(Company.code == company_code.upper()).first()
-    if company is None:
-        raise LookupError(company_code)
-    rows = (
-        await Ticket.select(
-            Ticket.number, Ticket.issued_at, Ticket.used_at, Ticket.last_registered_at
-        )
-        .where(Ticket.company == company["id"])
-        .order_by(Ticket.id)
-    )
-    return [dict(r) for r in rows]

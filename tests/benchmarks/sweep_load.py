@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from app import db
-from app.registration.service import EXPIRED_TOKEN_GRACE
+from app.registration.links import EXPIRED_TOKEN_GRACE
 from app.schema import TABLES
 from app.settings import Settings
 from tasks.sweep import sweep_expired

@@ -74,7 +74,7 @@ async def portal(drill_settings: Any) -> AsyncIterator[Any]:
     import httpx
 
     from app.asgi import create_app
-    from app.registration.service import add_company, issue_tickets
+    from app.registration.companies import add_company, issue_tickets
     from tests.conftest import _clean
 
     application = create_app(drill_settings)

@@ -10,7 +10,7 @@ import pytest
 
 from app.captcha.tables import CaptchaChallenge
 from app.db import utcnow
-from app.registration.service import EXPIRED_TOKEN_GRACE
+from app.registration.links import EXPIRED_TOKEN_GRACE
 from app.registration.tables import AccessToken, Registration, Ticket
 from tasks import sweep
 

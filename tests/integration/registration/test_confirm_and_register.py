@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from app.mail.tables import SENT
-from app.registration.service import hash_token
+from app.links.tokens import hash_token
 from app.registration.tables import AccessToken, Registration
 from tests.helpers import (
     CSRF,
