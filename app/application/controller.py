@@ -24,7 +24,7 @@ from app.application.storage import store_for
 from app.i18n import _
 from app.registration import service as registration_service
 from app.registration.service import LinkState
-from app.web.render import INVALID, see_other
+from app.web.render import INVALID, see_other, wants_fragment
 from app.web.state import form_values, services
 
 Req = Request[Any, Any, Any]
@@ -43,7 +43,9 @@ async def _current(request: Req) -> Current | Response[Any]:
     """The live link's registration and its application, or the page that explains why not."""
     token_id = request.session.get("apply_token")
     if not isinstance(token_id, int):
-        return see_other("/apply/link/invalid")
+        # After 申請 this browser's history leads back here: to the outcome, not a broken link.
+        done = isinstance(request.session.get("apply_done"), str)
+        return see_other("/apply/complete" if done else "/apply/link/invalid")
     state = await registration_service.token_state(token_id)
     if state is not LinkState.VALID:
         request.session.pop("apply_token", None)
@@ -125,7 +127,7 @@ class ApplicationController(Controller):
             shown,
             block=f"field_{name}",
             status=INVALID if shown else 200,
-            inline=True,
+            inline=wants_fragment(request),  # without htmx: the whole page, this field checked
         )
 
     @get("/documents")

@@ -136,6 +136,12 @@ async def test_double_submit_of_confirm_registers_once(client):
     assert await Registration.count() == 1
 
 
+async def test_back_after_complete_leads_to_complete(client):
+    await register(client)
+    back = await client.get("/register/confirm", follow_redirects=False)
+    assert (back.status_code, back.headers["location"]) == (303, "/register/complete")
+
+
 async def test_guidance_mail_has_link_expiry_in_japan_time_reuse_note_and_contact(
     client, smtp_sink
 ):
