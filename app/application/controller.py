@@ -154,8 +154,15 @@ class ApplicationController(Controller):
             return see_other("/apply/confirm")
         files = [f for f in submitted.getall("documents") if isinstance(f, UploadFile)]
         files = [f for f in files if f.filename]
-        if not files:
-            errors = {"documents": _("アップロードするファイルを選択してください。")}
+        if len(files) != 1:  # one kind per upload, so one file: each file gets its own kind
+            message = (
+                _(
+                    "1回にアップロードできるファイルは1つです。書類の種類を選んで、1つずつアップロードしてください。"
+                )
+                if files
+                else _("アップロードするファイルを選択してください。")
+            )
+            errors = {"documents": message}
             return await documents_page(
                 request, current, errors, status=INVALID, return_to=return_to
             )
