@@ -3,6 +3,7 @@ message still appears and is announced; Back after 完了 lands on 完了."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -148,6 +149,7 @@ def test_back_after_the_application_is_submitted_shows_complete(
 ) -> None:
     browser_page = page if js else nojs_page
     address, _answers = apply_until_complete(browser_page, live_server, "self", js=js)
+    live_server.wait_for_mail(address, count=2)  # the registration's, then the submission's
     mails = len(live_server.mails_to(address))
     reference = browser_page.locator(".reference strong").inner_text().strip()
 
@@ -159,5 +161,6 @@ def test_back_after_the_application_is_submitted_shows_complete(
     # The form itself, opened again in this browser: the outcome, not a broken link.
     browser_page.goto("/apply")
     see_page(browser_page, live_server, "/apply/complete", APPLY_COMPLETE)
+    time.sleep(1)  # a second submission's mail would be written by now
     assert len(live_server.mails_to(address)) == mails, "a second mail after 完了"
     assert APPLY_FORM not in browser_page.locator("h1").inner_text()
