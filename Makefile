@@ -59,8 +59,14 @@ test-drills: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python -m pytest -q tests/drills
 
+## pa11y (HTML_CodeSniffer) for the browser suite: npm, with Debian's Chromium (no download).
+PA11Y_INSTALLED := e2e/pa11y/node_modules/.package-lock.json
+$(PA11Y_INSTALLED): e2e/pa11y/package-lock.json | test-env
+	cd e2e/pa11y && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## Browser suite in its own pytest run (sync Playwright and pytest-asyncio do not mix).
-test-e2e: install test-env
+test-e2e: install test-env $(PA11Y_INSTALLED)
 	$(BIN)/python -m pytest -q -p no:asyncio -W ignore::pytest.PytestConfigWarning e2e
 
 lint: $(BIN)/.installed
@@ -83,4 +89,4 @@ bench: install $(BIN)/.bench-installed
 	$(BIN)/python -m tests.benchmarks.run
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache e2e/output
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache e2e/output e2e/pa11y/node_modules

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import DESKTOP, NARROW, LiveServer
+from e2e.conftest import CHROMIUM, DESKTOP, NARROW, ROOT, LiveServer
 from e2e.journey import (
     APPLY_COMPLETE,
     APPLY_CONFIRM,
@@ -335,6 +338,60 @@ def test_page_has_no_axe_violations(page: Page, live_server: LiveServer, state: 
     assert not violations, (
         f"axe found {len(violations)} violation(s) on {state} ({page.url}):\n"
         + (describe_violations(violations))
+    )
+
+
+# --- pa11y: HTML_CodeSniffer's WCAG2AA rules, a second opinion next to axe ------------------
+#
+# pa11y opens the page itself (in Debian's Chromium, through puppeteer) with this browser's
+# cookies, so only states a GET reaches are listed. `make test-e2e` installs it (npm ci).
+
+PA11Y = ROOT / "e2e" / "pa11y"
+PA11Y_STATES = [
+    "top",
+    "step1",
+    "step1-self",
+    "step1-agent",
+    "confirm",
+    "app-form",
+    "documents",
+    "documents-uploaded",
+    "app-confirm",
+]
+
+
+def pa11y_issues(url: str, cookie: str = "") -> list[dict[str, Any]]:
+    assert (PA11Y / "node_modules" / "pa11y").is_dir(), (
+        "pa11y is not installed: run `make test-e2e` (or `npm ci` in e2e/pa11y)"
+    )
+    done = subprocess.run(
+        ["node", "run.mjs", url, cookie],
+        cwd=PA11Y,
+        env={**os.environ, "CHROMIUM": CHROMIUM, "PUPPETEER_SKIP_DOWNLOAD": "1"},
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, f"pa11y failed on {url}: {done.stderr[-2000:]}"
+    return list(json.loads(done.stdout))
+
+
+def test_pa11y_reports_an_unnamed_button(tmp_path: Path) -> None:
+    """The runner works: HTML_CodeSniffer finds the error it is here to find."""
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><html lang="en"><title>t</title><main><button></button></main>')
+    issues = pa11y_issues(bad.as_uri())
+    assert any(i["code"].endswith("H91.Button.Name") for i in issues), issues
+
+
+@pytest.mark.parametrize("state", PA11Y_STATES)
+def test_page_has_no_pa11y_errors(page: Page, live_server: LiveServer, state: str) -> None:
+    STATES[state](page, live_server)
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies(page.url))
+    errors = [i for i in pa11y_issues(page.url, cookie) if i["type"] == "error"]
+    assert not errors, f"pa11y (HTML_CodeSniffer, WCAG2AA) on {state} ({page.url}):\n" + "\n".join(
+        f"{e['code']}: {e['message']} -> {e['selector']} {e['context']}" for e in errors
     )
 
 

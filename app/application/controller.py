@@ -26,7 +26,7 @@ from app.links import web as links
 from app.links.tokens import LinkState
 from app.links.web import LinkNotLive
 from app.registration.links import APPLY_LINK, registration_for_token
-from app.web.render import INVALID, see_other
+from app.web.render import INVALID, see_other, wants_fragment
 from app.web.state import form_values, services
 
 Req = Request[Any, Any, Any]
@@ -37,6 +37,11 @@ UPLOAD_BODY_LIMIT = MAX_FILES * MAX_BYTES + 1_000_000
 async def current_application(request: Req) -> Current:
     """The live link's registration and its application (every /apply page works on them);
     LinkNotLive otherwise, answered with the page that says why."""
+    if request.session.get(APPLY_LINK.session_key) is None and isinstance(
+        request.session.get("apply_done"), str
+    ):
+        # After 申請 this browser's history leads back here: to the outcome, not a broken link.
+        raise LinkNotLive(APPLY_LINK, LinkState.USED, location="/apply/complete")
     token_id = await links.live_token(request, APPLY_LINK)
     registration = await registration_for_token(token_id)
     if registration is None:
@@ -110,7 +115,7 @@ class ApplicationController(Controller):
             shown,
             block=f"field_{name}",
             status=INVALID if shown else 200,
-            inline=True,
+            inline=wants_fragment(request),  # without htmx: the whole page, this field checked
         )
 
     @get("/documents")
@@ -135,8 +140,15 @@ class ApplicationController(Controller):
             return see_other("/apply/confirm")
         files = [f for f in submitted.getall("documents") if isinstance(f, UploadFile)]
         files = [f for f in files if f.filename]
-        if not files:
-            errors = {"documents": _("アップロードするファイルを選択してください。")}
+        if len(files) != 1:  # one kind per upload, so one file: each file gets its own kind
+            message = (
+                _(
+                    "1回にアップロードできるファイルは1つです。書類の種類を選んで、1つずつアップロードしてください。"
+                )
+                if files
+                else _("アップロードするファイルを選択してください。")
+            )
+            errors = {"documents": message}
             return await documents_page(
                 request, current, errors, status=INVALID, return_to=return_to
             )

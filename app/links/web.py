@@ -23,10 +23,11 @@ class LinkNotLive(Exception):
     """The session's link is missing, used, superseded or expired: answered by
     `link_not_live` with a 303 to the page that explains it."""
 
-    def __init__(self, kind: LinkKind, state: LinkState) -> None:
+    def __init__(self, kind: LinkKind, state: LinkState, location: str | None = None) -> None:
         super().__init__(state.value)
         self.kind = kind
         self.state = state
+        self.location = location or kind.state_path(state)  # where the browser is sent
 
 
 async def exchange(request: Req, kind: LinkKind, token: str) -> Response[Any]:
@@ -52,7 +53,7 @@ async def live_token(request: Req, kind: LinkKind) -> int:
 
 def link_not_live(request: Req, exc: LinkNotLive) -> Response[Any]:
     """The one exception handler for LinkNotLive."""
-    return see_other(exc.kind.state_path(exc.state))
+    return see_other(exc.location)
 
 
 def state_page(request: Req, kind: LinkKind, link_state: str) -> Response[Any]:

@@ -15,7 +15,7 @@ from app.captcha import service as captcha
 from app.registration import companies, form, service
 from app.registration.flow import lanes
 from app.registration.form import Step1Data
-from app.web.render import INVALID, page, see_other
+from app.web.render import INVALID, page, see_other, wants_fragment
 from app.web.state import form_values, services
 
 STEP1 = "registration/step1.html.jinja2"
@@ -109,19 +109,23 @@ class RegistrationController(Controller):
         cleaned, errors = form.check_step1_syntax(values)
         errors = await service.check_fields(cleaned, errors, only=name)
         shown = {name: errors[name]} if name in errors else {}
+        status = INVALID if shown else 200
+        kept = {**values, name: cleaned.get(name, values.get(name, ""))}
+        if not wants_fragment(request):  # no htmx: the whole page, with this field checked
+            return await _step1(request, kept, shown, status=status)
         applicant_type = values.get("applicant_type", "")
         return page(
             request,
             STEP1,
             {
-                "values": {**values, name: cleaned.get(name, values.get(name, ""))},
+                "values": kept,
                 "errors": shown,
                 "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
                 "company_options": await _company_options(),
                 "inline": True,
             },
             block=f"field_{name}",
-            status=INVALID if shown else 200,
+            status=status,
         )
 
     @get("/captcha")
@@ -133,7 +137,11 @@ class RegistrationController(Controller):
     @get("/confirm")
     async def confirm(self, request: Req) -> Response[Any]:
         draft = request.session.get("draft")
-        if not draft or not draft.get("nonce"):  # no draft, or one from before nonces
+        if not draft:  # Back after 完了 leads to 完了
+            return see_other(
+                "/register/complete" if request.session.get("done") else "/register/step1"
+            )
+        if not draft.get("nonce"):  # a draft from before nonces
             return see_other("/register/step1")
         return await _confirm(request, draft, {})
 

@@ -44,40 +44,56 @@ async def test_refusals_name_the_file_and_the_reason_next_to_the_field(client, s
     csrf = await _documents_page(client, smtp_sink)
     html = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
     polyglot = png_bytes() + pdf_bytes()
-    response = await upload(
-        client,
-        csrf,
-        [
-            ("passport.pdf", html, "application/pdf"),
-            ("scan.pdf", pdf_bytes(javascript="app.alert('x')"), "application/pdf"),
-            ("front.png", polyglot, "image/png"),
-            ("huge.pdf", b"%PDF-1.4\n" + b"0" * (4 * 1024 * 1024), "application/pdf"),
-            ("ok.pdf", pdf_bytes(), "application/pdf"),
-        ],
-    )
-    assert response.status_code == 422
-    assert title(response.text).startswith("エラー:")
-    message = error_of(response.text, "documents")
-    assert "passport.pdf" in message and "HTML" in message
-    assert "scan.pdf" in message and "JavaScript" in message
-    assert "front.png" in message and "複数の形式" in message
-    assert "huge.pdf" in message and "4MB" in message
-    assert "ok.pdf" not in message
-    assert "1件のファイルはアップロードされました" in response.text
+    refused = [
+        ("passport.pdf", html, "application/pdf", "HTML"),
+        ("scan.pdf", pdf_bytes(javascript="app.alert('x')"), "application/pdf", "JavaScript"),
+        ("front.png", polyglot, "image/png", "複数の形式"),
+        ("huge.pdf", b"%PDF-1.4\n" + b"0" * (4 * 1024 * 1024), "application/pdf", "4MB"),
+    ]
+    for name, data, content_type, reason in refused:
+        response = await upload(client, csrf, [(name, data, content_type)])
+        assert response.status_code == 422
+        assert title(response.text).startswith("エラー:")
+        message = error_of(response.text, "documents")
+        assert name in message and reason in message
+        assert 'aria-invalid="true"' in response.text
+    assert await ApplicationDocument.count() == 0
+    ok = await upload(client, csrf, [("ok.pdf", pdf_bytes(), "application/pdf")])
+    assert ok.status_code == 303
     assert await ApplicationDocument.count() == 1
-    assert 'aria-invalid="true"' in response.text
+
+
+async def test_one_upload_takes_one_file_so_each_file_gets_its_kind(client, smtp_sink):
+    csrf = await _documents_page(client, smtp_sink)
+    page = await client.get("/apply/documents")
+    assert 'id="documents"' in page.text and " multiple" not in page.text
+    assert "1回に1つのファイル" in page.text
+    both = [("front.png", png_bytes(), "image/png"), ("back.png", png_bytes(), "image/png")]
+    response = await upload(client, csrf, both, "id_front")
+    assert response.status_code == 422
+    assert "1回にアップロードできるファイルは1つです" in error_of(response.text, "documents")
+    assert await ApplicationDocument.count() == 0  # neither stored as 表面
+    for (name, data, content_type), kind in zip(both, ("id_front", "id_back"), strict=True):
+        assert (await upload(client, csrf, [(name, data, content_type)], kind)).status_code == 303
+    rows = await ApplicationDocument.select(ApplicationDocument.kind).order_by(
+        ApplicationDocument.id
+    )
+    assert [r["kind"] for r in rows] == ["id_front", "id_back"]
 
 
 async def test_no_more_than_six_files(client, smtp_sink):
     csrf = await _documents_page(client, smtp_sink)
-    # Seven different pages (the same page twice is kept once: a replayed upload adds nothing).
-    files = [(f"page{i}.png", png_bytes(size=(64, 40 + i)), "image/png") for i in range(7)]
-    response = await upload(client, csrf, files)
+    for i in range(6):
+        one = [(f"page{i}.png", png_bytes(size=(64, 40 + i), color="gray"), "image/png")]
+        assert (await upload(client, csrf, one)).status_code == 303
+    page = await client.get("/apply/documents")
+    assert "上限（6件）" in page.text and 'type="file"' not in page.text
+    response = await upload(
+        client, csrf, [("page6.png", png_bytes(size=(64, 50), color="gray"), "image/png")]
+    )
     assert response.status_code == 422
     assert "6件まで" in error_of(response.text, "documents")
     assert await ApplicationDocument.count() == 6
-    page = await client.get("/apply/documents")
-    assert "上限（6件）" in page.text and 'type="file"' not in page.text
 
 
 async def test_nothing_chosen_says_so(client, smtp_sink):

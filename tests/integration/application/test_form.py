@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from app.application.tables import Application
 from tests.helpers import (
@@ -82,6 +83,49 @@ async def test_inline_check_answers_the_one_field_and_keeps_the_draft(client, sm
     )
     assert good.status_code == 200
     assert 'value="ヤマダ"' in good.text and "error-message" not in good.text
+
+
+async def test_inline_check_swaps_only_the_message_and_syncs_on_the_field(client, smtp_sink):
+    csrf = await open_application(client, smtp_sink)
+    page = await client.get("/apply")
+    control = re.search(r'<input[^>]*id="family-name-kana"[^>]*>', page.text).group(0)
+    assert 'hx-target="#family-name-kana-message"' in control
+    assert 'hx-select="#family-name-kana-message"' in control
+    assert 'hx-sync="closest .field:replace"' in control
+    response = await client.post(
+        "/apply/fields/family_name_kana",
+        data={**GOOD_ANSWERS, "family_name_kana": "Yama", "_csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    message = re.search(
+        r'<div id="family-name-kana-message" class="field__message">(.*?)</div>',
+        response.text,
+        re.S,
+    )
+    assert message and "全角カタカナ" in message.group(1)
+    state = re.search(r"<input[^>]*data-field-state[^>]*>", response.text).group(0)
+    assert 'aria-invalid="true"' in state
+    assert 'aria-describedby="family-name-kana-hint family-name-kana-error"' in state
+
+
+async def test_inline_check_without_htmx_answers_the_whole_page(client, smtp_sink):
+    """A client without JavaScript (or htmx) that posts to a field endpoint gets the form
+    page with that field checked and everything it sent kept, not a fragment or a 500."""
+    csrf = await open_application(client, smtp_sink)
+    response = await client.post(
+        "/apply/fields/corporate_number",
+        data={**GOOD_ANSWERS, "corporate_number": "1000012050002", "_csrf_token": csrf},
+    )
+    assert response.status_code == 422
+    assert "<html" in response.text and title(response.text).startswith("エラー:")
+    assert "検査用数字" in error_of(response.text, "corporate-number")
+    assert input_value(response.text, "family-name") == "山田"
+    assert "hx-swap-oob" not in response.text
+    preview = await client.post(
+        "/apply/fields/subject_preview", data={**GOOD_ANSWERS, "_csrf_token": csrf}
+    )
+    assert preview.status_code == 200 and "<html" in preview.text
 
 
 async def test_inline_check_of_an_unknown_field_is_not_found(client, smtp_sink):

@@ -58,10 +58,33 @@ async def test_the_used_link_then_gets_the_used_page(client, smtp_sink):
     csrf = await ready_application(client, smtp_sink)
     await submit_application(client, csrf)
     again = await client.get("/apply", follow_redirects=False)
-    assert again.headers["location"] in ("/apply/link/used", "/apply/link/invalid")
+    assert again.headers["location"] == "/apply/complete"  # this browser: its outcome
     done = await client.get("/apply/complete")
     reference = (await Application.select(Application.reference).first())["reference"]
     assert reference in done.text
+
+
+async def test_back_after_submit_leads_to_complete_without_a_second_mail(client, smtp_sink):
+    csrf = await ready_application(client, smtp_sink)
+    assert (await submit_application(client, csrf)).headers["location"] == "/apply/complete"
+    for path in ("/apply", "/apply/confirm", "/apply/documents"):
+        back = await client.get(path, follow_redirects=False)
+        assert (back.status_code, back.headers["location"]) == (303, "/apply/complete"), path
+    again = await submit_application(client, csrf)  # 申請する pressed again from history
+    assert (again.status_code, again.headers["location"]) == (303, "/apply/complete")
+    done = await client.get("/apply/complete")
+    assert title(done.text).startswith("発行申請の完了")
+    assert "URLが正しくありません" not in done.text
+    mails = await OutboxMessage.count().where(OutboxMessage.template == "application_submitted")
+    assert mails == 1
+    await wait_for_mail(smtp_sink, "taro@example.com", count=2)
+    await asyncio.sleep(0.3)
+    assert len(smtp_sink.to("taro@example.com")) == 2  # the link, and one confirmation
+
+
+async def test_another_browser_without_a_submission_still_gets_the_invalid_page(client):
+    response = await client.get("/apply/confirm", follow_redirects=False)
+    assert response.headers["location"] == "/apply/link/invalid"
 
 
 async def test_submit_without_agreement_keeps_everything_and_says_why(client, smtp_sink):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from app.mail.tables import SENT
 from app.links.tokens import hash_token
+from app.mail.tables import SENT
 from app.registration.tables import AccessToken, Registration
 from tests.helpers import (
     CSRF,
@@ -134,6 +134,12 @@ async def test_double_submit_of_confirm_registers_once(client):
     assert again.status_code == 303
     assert again.headers["location"] == "/register/complete"
     assert await Registration.count() == 1
+
+
+async def test_back_after_complete_leads_to_complete(client):
+    await register(client)
+    back = await client.get("/register/confirm", follow_redirects=False)
+    assert (back.status_code, back.headers["location"]) == (303, "/register/complete")
 
 
 async def test_guidance_mail_has_link_expiry_in_japan_time_reuse_note_and_contact(

@@ -347,6 +347,31 @@ async def test_inline_check_of_email_confirmation_mismatch(client):
     )
 
 
+async def test_inline_checks_without_htmx_answer_the_whole_page(client):
+    """No JavaScript or htmx: each field endpoint answers step 1 itself, with the field
+    checked and the answers kept (never a fragment, never a 500)."""
+    csrf = CSRF.search((await client.get("/register/step1")).text).group(1)
+    answers = {
+        "_csrf_token": csrf,
+        "applicant_type": "self",
+        "company_code": "ISC",
+        "ticket_number": "12",
+        "email": "taro@example.com",
+        "email_confirm": "jiro@example.com",
+    }
+    for name in ("company_code", "ticket_number", "email", "email_confirm"):
+        response = await client.post(f"/register/step1/fields/{name}", data=answers)
+        assert response.status_code in (200, 422), (name, response.status_code)
+        assert "<html" in response.text and "申請者確認情報の入力" in response.text
+        assert input_value(response.text, "email") == "taro@example.com"
+    ticket = await client.post("/register/step1/fields/ticket_number", data=answers)
+    assert ticket.status_code == 422 and title(ticket.text).startswith("エラー:")
+    assert error_of(ticket.text, "ticket-number").startswith("チケット番号の形式")
+    assert "hx-swap-oob" not in ticket.text
+    confirm = await client.post("/register/step1/fields/email_confirm", data=answers)
+    assert "一致しません" in error_of(confirm.text, "email-confirm")
+
+
 async def test_inline_check_of_an_unknown_field_is_not_found(client):
     csrf = CSRF.search((await client.get("/register/step1")).text).group(1)
     response = await client.post(
