@@ -1,0 +1,1 @@
+"""The LRA operators' console (/console): accounts, review, audit."""
