@@ -13,6 +13,9 @@ from app.i18n import _
 
 log = logging.getLogger("jcan.web")
 
+# The client errors with words of their own; any other 4xx shows the 400 page's.
+KNOWN = (400, 403, 404, 405, 413, 429)
+
 
 def _messages(status: int) -> tuple[str, str]:
     table = {
@@ -50,7 +53,7 @@ def _messages(status: int) -> tuple[str, str]:
 
 
 def _page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
-    heading, detail = _messages(status)
+    heading, detail = _messages(status if status >= 500 or status in KNOWN else 400)
     return Template(
         template_name="errors/error.html.jinja2",
         context={"heading": heading, "detail": detail, "status": status, "errors": {}},
@@ -60,7 +63,9 @@ def _page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    status = exc.status_code if exc.status_code in (400, 403, 404, 405, 413, 429) else 500
+    # Any other client error keeps its status with the 400 page's words: the client's fault
+    # is never logged as ours.
+    status = exc.status_code if 400 <= exc.status_code < 500 else 500
     if status == 500:
         log.error("HTTP %s on %s %s", exc.status_code, request.method, request.url.path)
     return _page(request, status)
