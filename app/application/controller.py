@@ -150,7 +150,7 @@ class ApplicationController(Controller):
                     request, current, errors, status=INVALID, return_to=return_to
                 )
             return see_other("/apply/confirm")
-        files = [f for f in submitted.getall("documents") if isinstance(f, UploadFile)]
+        files = [f for f in submitted.getall("documents", []) if isinstance(f, UploadFile)]
         files = [f for f in files if f.filename]
         if not files:
             errors = {"documents": _("アップロードするファイルを選択してください。")}
