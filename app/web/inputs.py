@@ -22,8 +22,10 @@ from litestar.utils.scope.state import ScopeState
 # Our largest form has about 30 fields; beyond this a body is refused unparsed.
 FORM_FIELD_LIMIT = 200
 
-# C0 controls other than TAB, LF and CR, and DEL: nothing a person types into a form.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls other than TAB, LF and CR, and DEL: nothing a person types into a form; and lone
+# surrogates (a part in an escape "charset" can make them), which no database or page can hold.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+CSRF_FIELD = "_csrf_token"
 # In a path even TAB, LF and CR are junk (and NUL breaks the file system calls).
 PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -56,10 +58,13 @@ def decode_urlencoded(body: bytes, max_fields: int = FORM_FIELD_LIMIT) -> dict[s
 
 
 def check_form(form: FormMultiDict) -> None:
-    """Refuse control characters in any name, value or file name."""
+    """Refuse control characters in any name, value or file name, and a CSRF token sent as a
+    file (the CSRF middleware compares it as text)."""
     for key, value in form.multi_items():
         text = (value.filename or "") if isinstance(value, UploadFile) else value
         if CONTROL.search(key) or CONTROL.search(text):
+            raise BadlyEncodedForm()
+        if key == CSRF_FIELD and not isinstance(value, str):
             raise BadlyEncodedForm()
 
 

@@ -106,7 +106,10 @@ EXTRA_HEADERS = (
     "transfer-encoding",
 )
 # Part charsets: the default, real ones, ones Python lacks, and codecs that are not text.
-CHARSETS = ("", "utf-8", "shift_jis", "utf-16", "latin-1", "no-such", "rot13", "base64")
+CHARSETS = (
+    *("", "utf-8", "shift_jis", "utf-16", "latin-1", "utf-7", "unicode_escape"),
+    *("no-such", "rot13", "base64", "undefined"),
+)
 LENGTHS = (0, 1, 100, 5_000, 100_000)
 RUNS = tuple(r.encode() for r in ("あ", "a", "\x00", "%ff", "<"))
 
@@ -215,11 +218,12 @@ def urlencoded(pairs: list[tuple[bytes, bytes]], percent: bool) -> bytes:
     return b"&".join(enc(k) + b"=" + enc(v) for k, v in pairs)
 
 
-def multipart(pairs: list[tuple[bytes, bytes]], boundary: bytes, charset: str) -> bytes:
+def multipart(pairs: list[tuple[bytes, bytes]], boundary: bytes, charset: str, files: int) -> bytes:
+    """The body; the parts whose bit is set in `files` are sent as files (any field may be)."""
     head = f"Content-Type: text/plain; charset={charset}\r\n".encode() if charset else b""
     out = b""
     for i, (name, data) in enumerate(pairs):
-        filename = b'; filename="' + name + b'.png"' if i % 5 == 4 else b""
+        filename = b'; filename="' + name + b'.png"' if files >> i & 1 else b""
         out += b"--" + boundary + b"\r\n"
         out += b'Content-Disposition: form-data; name="' + name + b'"' + filename + b"\r\n"
         out += head + b"\r\n" + data + b"\r\n"
@@ -242,7 +246,9 @@ def body(draw: st.DrawFn, csrf: str, words: tuple[str, ...]) -> tuple[bytes, byt
         boundary = draw(st.sampled_from([b"jcanfuzz", b"x" * 70, b"\xff\xfe", b"a b"]))
         declared = boundary if draw(st.integers(0, 4)) else draw(st.sampled_from([b"other", b""]))
         charset = draw(st.sampled_from(CHARSETS))
-        return b"multipart/form-data; boundary=" + declared, multipart(pairs, boundary, charset)
+        files = draw(st.integers(0, 2**12 - 1))
+        content = multipart(pairs, boundary, charset, files)
+        return b"multipart/form-data; boundary=" + declared, content
     content_type = b"application/x-www-form-urlencoded"
     return content_type, urlencoded(pairs, percent=kind == "urlencoded")
 

@@ -171,3 +171,38 @@ async def test_the_good_step1_still_passes(client):
     assert response.headers["location"] == "/register/confirm"
     page = await client.get("/register/confirm")
     assert CSRF.search(page.text) and not CAPTCHA.search(page.text)
+
+
+async def test_a_csrf_token_sent_as_a_file_is_a_400_page(client, caplog):
+    values = await good_step1(client)
+    token = values.pop("_csrf_token").encode()
+    body = multipart({k: v.encode() for k, v in values.items()}).replace(
+        f"--{BOUNDARY}--".encode(),
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="_csrf_token"; '
+        f'filename="token.txt"\r\n\r\n'.encode()
+        + token
+        + f"\r\n--{BOUNDARY}--".encode(),
+    )
+    response = await client.post(
+        "/register/step1", content=body, headers={"content-type": MULTIPART}
+    )
+    assert_bad_request_page(response, caplog)
+
+
+async def test_a_lone_surrogate_from_an_escape_charset_is_refused(client, smtp_sink, caplog):
+    csrf = await open_application(client, smtp_sink)
+    before = (await Application.select(Application.answers).first())["answers"]
+    caplog.clear()
+    fields = {"_csrf_token": csrf.encode(), "action": b"save"}
+    body = (
+        multipart(fields)
+        + (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="family_name"\r\n'
+            "Content-Type: text/plain; charset=unicode_escape\r\n\r\n\\ud800\r\n"
+            f"--{BOUNDARY}--\r\n"
+        ).encode()
+    )
+    body = body.replace(f"--{BOUNDARY}--\r\n--".encode(), b"--", 1)
+    response = await client.post("/apply", content=body, headers={"content-type": MULTIPART})
+    assert_bad_request_page(response, caplog)
+    assert (await Application.select(Application.answers).first())["answers"] == before
