@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import logging
+
 from app.application.tables import ApplicationDocument
 from tests.helpers import error_of, ready_application
 
@@ -13,3 +16,15 @@ async def test_an_upload_post_without_a_documents_field_asks_for_a_file(client, 
     assert response.status_code == 422
     assert error_of(response.text, "documents") == "アップロードするファイルを選択してください。"
     assert await ApplicationDocument.count() == before
+
+
+async def test_a_forged_session_cookie_is_no_session_not_a_500(client, caplog):
+    # Litestar reads the cookie's clear-text expiry before checking its signature.
+    aad = b"additional_authenticated_data="
+    for forged in (b"{bad", b"[1]", b'{"x":1}', b'{"expires_at":"z"}'):
+        cookie = b"jcan_session=" + base64.b64encode(b"0" * 12 + aad + forged)
+        for path in ("/", "/register/confirm", "/apply"):
+            caplog.clear()
+            response = await client.get(path, headers={"cookie": cookie}, follow_redirects=False)
+            assert response.status_code in (200, 303), (path, forged, response.status_code)
+            assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

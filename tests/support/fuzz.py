@@ -8,6 +8,7 @@ the browser's cookies.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,6 +106,12 @@ EXTRA_HEADERS = (
     "if-none-match",
     "transfer-encoding",
 )
+# Forged session cookies: Litestar reads a clear-text expiry before the signature.
+FORGED = tuple(
+    b"jcan_session=" + base64.b64encode(b"0" * 12 + b"additional_authenticated_data=" + tail)
+    for tail in (b"{bad", b"[1]", b'{"x":1}', b'{"expires_at":"z"}', b'{"expires_at":1e99}')
+)
+JUNK_COOKIES = (b"", b"jcan_session=", b"jcan_csrf=%ff", b"jcan_session-0=a", b"\xff=\xfe", *FORGED)
 # Part charsets: the default, real ones, ones Python lacks, and codecs that are not text.
 CHARSETS = (
     *("", "utf-8", "shift_jis", "utf-16", "latin-1", "utf-7", "unicode_escape"),
@@ -285,8 +292,7 @@ def request(draw: st.DrawFn, routes: list[Route], browsers: list[Browser]) -> Re
     headers += draw(st.lists(extra, max_size=3))
     cookies = "; ".join(f"{k}={v}" for k, v in browser.cookies.items()).encode()
     if draw(st.integers(0, 9)) == 0:
-        cookies = draw(st.sampled_from([b"", b"session=", b"jcan_csrf=%ff", b"\xff=\xfe"]))
-        cookies += draw(junk_bytes)
+        cookies = draw(st.sampled_from(JUNK_COOKIES)) + draw(junk_bytes)
     if cookies:
         headers.append((b"cookie", cookies))
     content_type, payload = b"", b""
