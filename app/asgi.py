@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=inputs.StrictRequest,
         multipart_form_part_limit=inputs.FORM_FIELD_LIMIT,
         middleware=[
-            inputs.refuse_control_paths,
+            inputs.refuse_malformed_urls,
             security.session_config(settings).middleware,
             security.rate_limit_config(settings).middleware,
         ],

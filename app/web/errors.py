@@ -62,16 +62,21 @@ def _page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
     )
 
 
+def _path(request: Request[Any, Any, Any]) -> str:
+    # From the scope, not request.url: building the URL fails on some junk (a bad Host).
+    return str(request.scope.get("path", ""))
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     # Any other client error keeps its status with the 400 page's words: the client's fault
     # is never logged as ours.
     status = exc.status_code if 400 <= exc.status_code < 500 else 500
     if status == 500:
-        log.error("HTTP %s on %s %s", exc.status_code, request.method, request.url.path)
+        log.error("HTTP %s on %s %s", exc.status_code, request.method, _path(request))
     return _page(request, status)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The path only: query strings and bodies may carry personal data or tokens.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, _path(request))
     return _page(request, 500)

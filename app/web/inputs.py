@@ -1,4 +1,4 @@
-"""Strict decoding of what a client sends: form bodies and request paths.
+"""Strict decoding of what a client sends: form bodies, request paths, Host and query.
 
 A body that is not valid UTF-8, a field in an unknown charset, a control character (NUL
 included) or more fields than any of our forms has is refused with the 400 page before any
@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
@@ -86,12 +87,19 @@ class StrictRequest(Request[Any, Any, Any]):
         return form
 
 
-def refuse_control_paths(app: ASGIApp) -> ASGIApp:
-    """Middleware: a path with a control character (e.g. %00) names no page: 404."""
+def refuse_malformed_urls(app: ASGIApp) -> ASGIApp:
+    """Middleware (the outermost): a path with a control character (e.g. %00) names no page,
+    404; a Host that is not one (a port out of range) or a query string that is not UTF-8 is
+    a 400, before anything (the rate limiter, the error page's log line) asks for the URL."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and PATH_CONTROL.search(scope["path"]):
-            raise NotFoundException()
+        if scope["type"] == "http":
+            if PATH_CONTROL.search(scope["path"]):
+                raise NotFoundException()
+            try:
+                ASGIConnection[Any, Any, Any, Any](scope).url  # noqa: B018 (parsed once, kept)
+            except ValueError as exc:
+                raise ClientException() from exc
         await app(scope, receive, send)
 
     return middleware

@@ -88,6 +88,7 @@ CONTENT_TYPES = (
 )
 # Headers a client may add, filled with junk.
 EXTRA_HEADERS = (
+    "host",
     "hx-target",
     "hx-trigger",
     "hx-trigger-name",

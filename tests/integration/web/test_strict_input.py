@@ -206,3 +206,48 @@ async def test_a_lone_surrogate_from_an_escape_charset_is_refused(client, smtp_s
     response = await client.post("/apply", content=body, headers={"content-type": MULTIPART})
     assert_bad_request_page(response, caplog)
     assert (await Application.select(Application.answers).first())["answers"] == before
+
+
+async def test_a_host_header_that_is_no_host_is_a_400_page(client, caplog):
+    for path in ("/", "/register/step1", "/static/css/site.css"):
+        response = await client.get(path, headers={"host": "testserver.local:99999999"})
+        assert_bad_request_page(response, caplog)
+    response = await client.get("/no-such-page", headers={"host": "testserver.local:99999999"})
+    assert response.status_code == 404 and errors_logged(caplog) == []
+
+
+async def asgi_get(app, path: str, query_string: bytes) -> tuple[int, bytes]:
+    """One GET straight through ASGI: raw query bytes no HTTP client library would send."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query_string,
+        "root_path": "",
+        "headers": [(b"host", b"testserver.local")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body
+
+
+async def test_a_query_string_that_is_not_utf8_is_a_400_page(app, client, caplog):
+    for path in ("/", "/register/step1"):
+        status, body = await asgi_get(app, path, b"applicant_type=\xff\xfe")
+        assert status == 400, (path, status)
+        assert BAD_REQUEST_TITLE in body.decode()
+    assert errors_logged(caplog) == []
