@@ -1,9 +1,10 @@
 """Strict decoding of what a client sends: form bodies, request paths, Host and query.
 
-A body that is not valid UTF-8, a field in an unknown charset, a control character (NUL
-included) or more fields than any of our forms has is refused with the 400 page before any
-handler sees it; a path with a control character is a 404. Nothing is guessed or replaced
-(no U+FFFD), so nothing badly encoded is ever stored or mailed.
+A form body that is not valid UTF-8 (or not valid in the charset a multipart part names), a
+control character (NUL included) or lone surrogate in a field, more fields than any of our
+forms has, a Host that is no host or a query string that is not UTF-8: the 400 page before
+any handler sees it; a path with a control character: the 404 page. Nothing is guessed or
+replaced (no U+FFFD), so nothing badly encoded is ever stored or mailed.
 """
 
 from __future__ import annotations
