@@ -138,7 +138,7 @@ class ApplicationController(Controller):
                     request, current, errors, status=INVALID, return_to=return_to
                 )
             return see_other("/apply/confirm")
-        files = [f for f in submitted.getall("documents") if isinstance(f, UploadFile)]
+        files = [f for f in submitted.getall("documents", []) if isinstance(f, UploadFile)]
         files = [f for f in files if f.filename]
         if len(files) != 1:  # one kind per upload, so one file: each file gets its own kind
             message = (

@@ -13,6 +13,7 @@ from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import SerializationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import (
     ClientSideSessionBackend,
@@ -122,7 +123,12 @@ class SessionCookies(ClientSideSessionBackend):
     async def load_from_connection(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> dict[str, Any]:
-        data = await super().load_from_connection(connection)
+        try:
+            data = await super().load_from_connection(connection)
+        except (SerializationException, LookupError, TypeError, ValueError):
+            # A forged cookie (Litestar reads its clear-text expiry before the signature
+            # check and ignores only some of the ways that can fail): no session.
+            data = {}
         connection.scope[_LOADED] = copy.deepcopy(data)  # type: ignore[literal-required]
         return data
 
