@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.application.tables import Application, ApplicationDocument
-from app.db import all_tables
+from app.schema import TABLES
 from tests.helpers import (
     AGENT_ANSWERS,
     CSRF,
@@ -129,7 +129,7 @@ async def _browsers(client: Any, sink: Any) -> list[Browser]:
 
 
 async def _stored() -> tuple[dict[str, int], list[dict[str, Any]]]:
-    counts = {table._meta.tablename: await table.count() for table in all_tables()}
+    counts = {table._meta.tablename: await table.count() for table in TABLES}
     rows = await Application.select(
         Application.id, Application.status, Application.answers
     ).order_by(Application.id)
