@@ -113,7 +113,7 @@ class ApplicationController(Controller):
             current,
             {**values, name: value},
             shown,
-            block=f"field_{name}",
+            field=name,
             status=INVALID if shown else 200,
             inline=wants_fragment(request),  # without htmx: the whole page, this field checked
         )

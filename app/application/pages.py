@@ -62,6 +62,7 @@ async def form_page(
     *,
     status: int = 200,
     block: str | None = None,
+    field: str = "",
     saved: bool = False,
     return_to: str = "",
     inline: bool = False,
@@ -82,8 +83,10 @@ async def form_page(
         else "",
         "return_to": return_to if return_to == "confirm" else "",
         "inline": inline,
+        "field_name": field,  # the inline check's fragment: the block `field`, for this one
     }
-    return page(request, FORM, context, block=block or "application_main", status=status)
+    block = "field" if field else block or "application_main"
+    return page(request, FORM, context, block=block, status=status)
 
 
 async def documents_page(

@@ -36,7 +36,7 @@ async def _step1(
 ) -> Response[Any]:
     s = services(request)
     applicant_type = values.get("applicant_type", "")
-    chosen = applicant_type in form.APPLICANT_TYPES or block == "field_captcha"
+    chosen = applicant_type in form.APPLICANT_TYPES or block == "captcha"
     # No challenge until a type is chosen: the fields cannot be used before that.
     challenge = captcha.create_challenge(s.settings.registration, s.captcha_key) if chosen else None
     values = {k: v for k, v in values.items() if k != "captcha_answer"}
@@ -123,8 +123,9 @@ class RegistrationController(Controller):
                 "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
                 "company_options": await _company_options(),
                 "inline": True,
+                "field_name": name,
             },
-            block=f"field_{name}",
+            block="field",
             status=status,
         )
 
@@ -132,7 +133,7 @@ class RegistrationController(Controller):
     async def new_captcha(self, request: Req) -> Response[Any]:
         if request.headers.get("hx-request") != "true":
             return see_other("/register/step1")
-        return await _step1(request, {}, {}, block="field_captcha")
+        return await _step1(request, {}, {}, block="captcha")
 
     @get("/confirm")
     async def confirm(self, request: Req) -> Response[Any]:
