@@ -201,11 +201,8 @@ class ApplicationController(Controller):
         message = form.agreement_error(values)
         if message:
             return await confirm_page(request, current, {"agree": message}, status=INVALID)
-        s = services(request)
         try:
-            await service.submit(
-                current.application, current.token_id, s.settings, s.engine, s.env, s.queue
-            )
+            await service.submit(current.application, current.token_id, services(request))
         except service.NotReady as exc:
             return await confirm_page(request, current, exc.errors, status=INVALID)
         except service.AlreadySubmitted:

@@ -94,11 +94,8 @@ class ApprovalController(Controller):
         decision, errors, kept = check_decision(await form_values(request))
         if decision is None:
             return await _review(request, application, kept, errors, status=INVALID)
-        s = services(request)
         try:
-            await approval.decide(
-                token_id, decision.approve, decision.reason, s.settings, s.engine, s.env, s.queue
-            )
+            await approval.decide(token_id, decision.approve, decision.reason, services(request))
         except approval.DecisionTaken:
             return await _after_decision(request, token_id) or see_other("/approve/link/used")
         return _done(request, decision.approve, application["reference"])

@@ -159,7 +159,7 @@ class RegistrationController(Controller):
         s = services(request)
         data = Step1Data(**{k: draft[k] for k in STEP1_DATA})
         try:
-            registered = await service.register(data, s.settings, s.engine, s.env, s.queue)
+            registered = await service.register(data, s)
             email, expires_at = registered.email, registered.expires_at
         except service.AlreadyRegistered as earlier:
             # A replay or a second click: the draft registered already; show that outcome.

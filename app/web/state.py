@@ -1,4 +1,5 @@
-"""What handlers reach through request.app.state: settings, engine, templates, job queue."""
+"""What handlers reach through request.app.state: settings, engine, templates, job queue, and
+the outbox that feature services write mail through."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app import db
 from app.captcha import render as captcha_render
 from app.captcha.service import challenge_key
 from app.jobs import JobQueue
+from app.mail.outbox import Outbox
 from app.settings import Settings
 
 
@@ -26,9 +28,11 @@ class Services:
     queue: JobQueue
     tables: Sequence[type[Table]]
     captcha_key: bytes = field(init=False, repr=False)
+    outbox: Outbox = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.captcha_key = challenge_key(self.settings.app)
+        self.outbox = Outbox(self.engine, self.env, self.settings.app.mail_domain, self.queue)
 
     async def start(self) -> None:
         """Open what the app needs: tables bound to this engine, its pool, the job queue."""
