@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath
 from litestar.response import Response
 
@@ -20,8 +20,8 @@ from app.links.web import LinkNotLive
 from app.registration.flow import lanes
 from app.web.render import INVALID, page, see_other
 from app.web.state import form_values, services
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 REVIEW = "approval/review.html.jinja2"
 
 

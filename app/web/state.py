@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import jinja2
-from litestar import Request
 from piccolo.engine.base import Engine
 from piccolo.table import Table
 
@@ -18,6 +16,7 @@ from app.captcha.service import challenge_key
 from app.jobs import JobQueue
 from app.mail.outbox import Outbox
 from app.settings import Settings
+from app.web.types import Req
 
 
 @dataclass
@@ -46,12 +45,12 @@ class Services:
         captcha_render.shutdown()
 
 
-def services(request: Request[Any, Any, Any]) -> Services:
+def services(request: Req) -> Services:
     result: Services = request.app.state.services
     return result
 
 
-async def form_values(request: Request[Any, Any, Any]) -> dict[str, str]:
+async def form_values(request: Req) -> dict[str, str]:
     """The posted form as plain strings (the last value of repeated names)."""
     form = await request.form()
     return {key: value for key, value in form.items() if isinstance(value, str)}
