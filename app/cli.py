@@ -21,6 +21,7 @@ from app import db
 from app.application import commands
 from app.jobs import ArqQueue
 from app.logs import configure_logging
+from app.mail.outbox import enqueue_delivery
 from app.mail.service import list_messages, requeue_failed
 from app.registration.companies import (
     add_company,
@@ -148,7 +149,7 @@ async def outbox_retry(settings: Settings, outbox_id: int) -> int:
             return 1
         if settings.jobs.redis_url:
             queue = ArqQueue(settings)
-            await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}:retry")
+            await enqueue_delivery(queue, outbox_id, ":retry")
             await queue.close()
             print(f"message {outbox_id} queued for sending")
         else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
 from litestar.response import Response
 
 from app.application import form, service, states
@@ -23,8 +22,8 @@ from app.application.uploads import documents_of
 from app.registration.flow import lanes
 from app.registration.form import applicant_type_label
 from app.web.render import page, see_other
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 FORM = "application/form.html.jinja2"
 DOCUMENTS = "application/documents.html.jinja2"
 CONFIRM = "application/confirm.html.jinja2"

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
@@ -17,13 +17,12 @@ from app.registration.flow import lanes
 from app.registration.form import Step1Data
 from app.web.render import INVALID, page, see_other, wants_fragment
 from app.web.state import form_values, services
+from app.web.types import Req
 
 STEP1 = "registration/step1.html.jinja2"
 CONFIRM = "registration/confirm.html.jinja2"
 INLINE_FIELDS = ("company_code", "ticket_number", "email", "email_confirm")
 STEP1_DATA = ("applicant_type", "company_code", "ticket_number", "email", "nonce")
-
-Req = Request[Any, Any, Any]
 
 
 async def _step1(
@@ -160,7 +159,7 @@ class RegistrationController(Controller):
         s = services(request)
         data = Step1Data(**{k: draft[k] for k in STEP1_DATA})
         try:
-            registered = await service.register(data, s.settings, s.engine, s.env, s.queue)
+            registered = await service.register(data, s)
             email, expires_at = registered.email, registered.expires_at
         except service.AlreadyRegistered as earlier:
             # A replay or a second click: the draft registered already; show that outcome.
