@@ -130,9 +130,12 @@ async def app(settings: Any, arq_worker: Any) -> AsyncIterator[Any]:
 @pytest.fixture
 async def client(app: Any, smtp_sink: Sink) -> AsyncIterator[Any]:
     """The app's client (tests.helpers.serving) with fresh demo data and an empty SMTP sink."""
-    from tests.helpers import add_demo_data, serving
+    from tests.helpers import add_demo_data, clean_database, serving
 
     async with serving(app) as test_client:
+        # The database first: an outbox row a previous test left can then no longer be
+        # claimed and delivered into this test's sink after it was emptied.
+        await clean_database()
         smtp_sink.messages.clear()
         smtp_sink.reply = None
         await add_demo_data(test_client)
