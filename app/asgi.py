@@ -19,6 +19,7 @@ from app import db
 from app.application.controller import ApplicationController
 from app.approval.controller import ApprovalController
 from app.captcha.controller import CaptchaController
+from app.console.router import console_router
 from app.jobs import queue_for
 from app.links.web import LinkNotLive, link_not_live
 from app.logs import configure_logging
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CaptchaController,
             ApplicationController,
             ApprovalController,
+            console_router(settings),
             create_static_files_router(
                 path=STATIC_PATH, directories=[ROOT / "static"], name="static"
             ),

@@ -1,5 +1,5 @@
-"""The `jcan` management command: migrate, companies, tickets, applications, outbox, serve,
-worker, demo data."""
+"""The `jcan` management command: migrate, companies, tickets, applications, outbox, audit,
+serve, worker, demo data."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 
 from app import db
 from app.application import commands
+from app.console.audit import commands as audit_commands
 from app.jobs import ArqQueue
 from app.logs import configure_logging
 from app.mail.outbox import enqueue_delivery
@@ -237,6 +238,7 @@ def parser() -> argparse.ArgumentParser:
         "resend-approval", help="send the principal a fresh approval link"
     )
     resend.add_argument("reference")
+    audit_commands.add_parser(sub)
     demo_p = sub.add_parser("demo", help="seed the demo company ISC with tickets")
     demo_p.add_argument("--count", type=int, default=3)
     return p
@@ -270,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(demo(settings, args.count))
     if command == "applications":
         return asyncio.run(applications(settings, args))
+    if command == "audit":
+        return asyncio.run(_with_db(settings, lambda: audit_commands.run(args)))
     return 2
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from app.application.tables import Application, ApplicationDocument, ApprovalToken, StatusChange
 from app.captcha.tables import CaptchaChallenge
+from app.console.accounts.tables import ConsoleSession, Operator, OperatorSetupToken, RecoveryCode
 from app.console.audit.tables import AuditEvent
 from app.mail.tables import OutboxMessage
 from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
@@ -24,4 +25,8 @@ TABLES: tuple[type[Any], ...] = (
     ApprovalToken,
     StatusChange,
     AuditEvent,
+    Operator,
+    RecoveryCode,
+    OperatorSetupToken,
+    ConsoleSession,
 )

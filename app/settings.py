@@ -172,6 +172,23 @@ class DocumentSettings:
         return key
 
 
+@dataclass(frozen=True)
+class ConsoleSettings:
+    idle_minutes: int = 15
+    """CONSOLE_IDLE_MINUTES: a console session unused this long ends (sign in again)."""
+    absolute_hours: int = 8
+    """CONSOLE_ABSOLUTE_HOURS: a console session ends this long after sign-in, used or not."""
+    lockout_attempts: int = 5
+    """CONSOLE_LOCKOUT_ATTEMPTS: failed passwords or codes in a row that lock an operator."""
+    lockout_minutes: int = 15
+    """CONSOLE_LOCKOUT_MINUTES: how long a locked operator cannot sign in."""
+    login_per_minute: int = 10
+    """CONSOLE_LOGIN_PER_MINUTE: sign-in and code attempts allowed per minute for one email
+    address and, separately, for one client address (on top of the lockout)."""
+    setup_link_hours: int = 24
+    """CONSOLE_SETUP_LINK_HOURS: how long an operator's setup link stays valid."""
+
+
 _ENV_NAMES: dict[str, dict[str, str]] = {
     "app": {
         "env": "APP_ENV",
@@ -224,6 +241,14 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "captcha_test_answer": "CAPTCHA_TEST_ANSWER",
     },
     "documents": {"directory": "DOCUMENTS_DIR", "key": "DOCUMENT_KEY"},
+    "console": {
+        "idle_minutes": "CONSOLE_IDLE_MINUTES",
+        "absolute_hours": "CONSOLE_ABSOLUTE_HOURS",
+        "lockout_attempts": "CONSOLE_LOCKOUT_ATTEMPTS",
+        "lockout_minutes": "CONSOLE_LOCKOUT_MINUTES",
+        "login_per_minute": "CONSOLE_LOGIN_PER_MINUTE",
+        "setup_link_hours": "CONSOLE_SETUP_LINK_HOURS",
+    },
 }
 
 
@@ -236,6 +261,7 @@ SECTIONS: dict[str, type[Any]] = {
     "security": SecuritySettings,
     "registration": RegistrationSettings,
     "documents": DocumentSettings,
+    "console": ConsoleSettings,
 }
 
 
@@ -281,6 +307,7 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -319,6 +346,9 @@ class Settings:
             raise SettingsError("CAPTCHA_LENGTH must be between 4 and 8")
         if self.security.hsts_max_age < 0:
             raise SettingsError("HSTS_MAX_AGE must be 0 or more seconds")
+        for name in ("idle_minutes", "absolute_hours", "lockout_attempts", "lockout_minutes"):
+            if getattr(self.console, name) < 1:
+                raise SettingsError(f"{_ENV_NAMES['console'][name]} must be at least 1")
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:

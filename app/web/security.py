@@ -160,13 +160,18 @@ def session_config(settings: Settings) -> CookieBackendConfig:
     )
 
 
+def client_address(request: Request[Any, Any, Any], trusted_proxy: bool) -> str:
+    """The client's address: from X-Forwarded-For only behind our own proxy (TRUSTED_PROXY)."""
+    if trusted_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
 def _client_address(trusted_proxy: bool) -> Any:
     def identify(request: Request[Any, Any, Any]) -> str:
-        if trusted_proxy:
-            forwarded = request.headers.get("x-forwarded-for", "")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
-        return request.client.host if request.client else "unknown"
+        return client_address(request, trusted_proxy)
 
     return identify
 

@@ -1,0 +1,1 @@
+"""Operators' accounts: passwords, TOTP, recovery codes, setup links, sign-in."""

@@ -1,0 +1,23 @@
+"""The console's home page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.response import Response
+
+from app.console.guards import current_operator, requires
+from app.console.permissions import Permission
+from app.console.web import page
+
+Req = Request[Any, Any, Any]
+
+
+class HomeController(Controller):
+    path = "/"
+
+    @get("", guards=[requires(Permission.CONSOLE)])
+    async def home(self, request: Req) -> Response[Any]:
+        operator = current_operator(request)
+        return page(request, "console/home.html.jinja2", {}, operator=operator)

@@ -1,0 +1,88 @@
+"""Console pages: the console's base context (operator, role, the nav the role may use) and
+the answers to NotSignedIn (303 to sign-in) and Forbidden (the 403 page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.response import Redirect, Response, Template
+
+from app.console.guards import LOGIN, CurrentOperator, Forbidden, NotSignedIn
+from app.console.permissions import Permission, role_label
+from app.i18n import _
+from app.web import render
+
+Req = Request[Any, Any, Any]
+FORBIDDEN_TEMPLATE = "console/forbidden.html.jinja2"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    path: str
+    label: str
+    permission: Permission
+
+
+def nav_items() -> tuple[NavItem, ...]:
+    """Everything the console's navigation can show; each operator sees what the role may
+    open. (A feature adds its line here.)"""
+    return (
+        NavItem("/console", _("ホーム"), Permission.CONSOLE),
+        NavItem("/console/operators", _("オペレーター管理"), Permission.MANAGE_OPERATORS),
+        NavItem("/console/audit", _("監査ログ"), Permission.READ_AUDIT),
+    )
+
+
+def chrome(request: Req, operator: CurrentOperator | None) -> dict[str, Any]:
+    """What templates/console/base.html.jinja2 needs: who is signed in and their nav."""
+    if operator is None:
+        return {"operator": None, "role_label": "", "nav": []}
+    path = request.url.path
+    nav = [
+        {"path": item.path, "label": item.label, "current": path == item.path}
+        for item in nav_items()
+        if operator.may(item.permission)
+    ]
+    return {"operator": operator, "role_label": role_label(operator.role), "nav": nav}
+
+
+def page(
+    request: Req,
+    template: str,
+    context: dict[str, Any],
+    *,
+    operator: CurrentOperator | None = None,
+    status: int = 200,
+    block: str | None = None,
+) -> Response[Any]:
+    """A console page (htmx fragments as app.web.render.page)."""
+    return render.page(
+        request,
+        template,
+        {**context, "console": chrome(request, operator)},
+        status=status,
+        block=block,
+    )
+
+
+def not_signed_in(request: Req, exc: NotSignedIn) -> Response[Any]:
+    response = Redirect(LOGIN, status_code=303)
+    if request.headers.get("hx-request") == "true":
+        response.headers["HX-Redirect"] = LOGIN
+    return response
+
+
+def forbidden(request: Req, exc: Forbidden) -> Response[Any]:
+    operator: CurrentOperator | None = request.state.get("console_operator")
+    return Template(
+        template_name=FORBIDDEN_TEMPLATE,
+        context={
+            "errors": {},
+            "values": {},
+            "request_path": request.url.path,
+            "console": chrome(request, operator),
+        },
+        status_code=403,
+    )
