@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from e2e.conftest import DESKTOP, NARROW, ROOT, LiveServer
-from e2e.journey import (
+from e2e.a11y import (
     assert_no_horizontal_scroll,
     axe_violations,
     describe_violations,
     screenshot,
 )
+from e2e.conftest import DESKTOP, NARROW, ROOT, LiveServer
 
 EVENTS = 57  # more than one page of 50
 PLANT = f"""
