@@ -262,11 +262,15 @@ def pdf_bytes(javascript: str | None = None) -> bytes:
 
 
 async def open_application(
-    client: Any, sink: Any, applicant_type: str = "self", email: str = "taro@example.com"
+    client: Any,
+    sink: Any,
+    applicant_type: str = "self",
+    email: str = "taro@example.com",
+    **overrides: str,
 ) -> str:
     """Register, follow the emailed link; returns the CSRF token of the application form."""
     response = await register(
-        client, applicant_type=applicant_type, email=email, email_confirm=email
+        client, applicant_type=applicant_type, email=email, email_confirm=email, **overrides
     )
     assert response.status_code == 303
     messages = await wait_for_mail(sink, email)
@@ -298,9 +302,10 @@ async def ready_application(
     sink: Any,
     applicant_type: str = "self",
     email: str = "taro@example.com",
+    **overrides: str,
 ) -> str:
     """Registered, answered and with the documents the answers need; returns the CSRF token."""
-    csrf = await open_application(client, sink, applicant_type, email)
+    csrf = await open_application(client, sink, applicant_type, email, **overrides)
     answers = AGENT_ANSWERS if applicant_type == "agent" else GOOD_ANSWERS
     response = await fill_form(client, csrf, answers)
     assert response.status_code == 303, error_summary_text(response.text)
@@ -427,8 +432,8 @@ async def submitted(client: Any, smtp_sink: Any, applicant_type: str = "self", *
         assert done.headers.get("location") == "/approve/complete", done.text[:300]
         client.cookies.clear()
     else:
-        email = kw.get("email", "taro@example.com")
-        csrf = await ready_application(client, smtp_sink, "self", email)
+        email = kw.pop("email", "taro@example.com")
+        csrf = await ready_application(client, smtp_sink, "self", email, **kw)
         response = await submit_application(client, csrf)
         assert response.headers["location"] == "/apply/complete"
         client.cookies.clear()

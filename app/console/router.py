@@ -9,6 +9,7 @@ from app.console.accounts.controller import AccountsController
 from app.console.audit.controller import AuditController
 from app.console.controller import HomeController
 from app.console.guards import Forbidden, NotSignedIn, signed_in
+from app.console.review.controller import ReviewController
 from app.console.web import forbidden, not_signed_in
 from app.settings import Settings
 
@@ -18,7 +19,7 @@ PREFIX = "/console"
 def console_router(settings: Settings) -> Router:
     return Router(
         path=PREFIX,
-        route_handlers=[HomeController, AccountsController, AuditController],
+        route_handlers=[HomeController, AccountsController, AuditController, ReviewController],
         guards=[signed_in],
         exception_handlers={NotSignedIn: not_signed_in, Forbidden: forbidden},  # type: ignore[dict-item]
     )

@@ -134,10 +134,14 @@ def test_a_rejection_needs_a_known_reason_and_the_ticket_choice() -> None:
     _decision, errors = form.parse(
         Action.REJECT, {"reason": "other", "ticket_reusable": "no"}, [], []
     )
-    assert set(errors) == {"message"}
+    assert set(errors) == {"reject_text"}
     decision, errors = form.parse(
         Action.REJECT,
-        {"reason": "document_invalid", "ticket_reusable": "yes", "message": "裏面がありません。"},
+        {
+            "reason": "document_invalid",
+            "ticket_reusable": "yes",
+            "reject_text": "裏面がありません。",
+        },
         [],
         [],
     )

@@ -78,11 +78,15 @@ def parse(
             errors["message"] = _("申請者へのメッセージを入力してください。")
         return Decision(action, ticked, fields=chosen, message=message), errors
     if action == Action.REJECT:
+        errors.pop("message", None)
+        message = _text(values, "reject_text")
         reason = values.get("reason", "")
+        if len(message) > MESSAGE_MAX:
+            errors["reject_text"] = _("%(max)s文字以内で入力してください。") % {"max": MESSAGE_MAX}
         if reason not in dict(rejection_reasons()):
             errors["reason"] = _("却下の理由を選択してください。")
-        elif reason == "other" and not message and "message" not in errors:
-            errors["message"] = _("「その他」を選んだ場合は、理由を入力してください。")
+        elif reason == "other" and not message:
+            errors["reject_text"] = _("「その他」を選んだ場合は、理由を入力してください。")
         reuse = values.get("ticket_reusable", "")
         if reuse not in ("yes", "no"):
             errors["ticket_reusable"] = _("チケットを再度使えるようにするかを選択してください。")
