@@ -158,7 +158,9 @@ async def _tell_applicant(
         await letters.add("application_correction", registration["email"], context)
         return
     if decision.ticket_reusable:
-        await Ticket.update({Ticket.used_at: None}).where(Ticket.id == row["ticket"])
+        await Ticket.update({Ticket.used_at: None}).where(
+            (Ticket.id == row["ticket"]) & Ticket.voided_at.is_null()
+        )
     context["reason"] = decision.reason_text
     context["ticket_reusable"] = decision.ticket_reusable
     await letters.add("application_rejected", registration["email"], context)
