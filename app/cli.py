@@ -20,6 +20,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from app import db
 from app.application import commands
 from app.console.audit import commands as audit_commands
+from app.console.companies import service as companies_service
 from app.jobs import ArqQueue
 from app.logs import configure_logging
 from app.mail.outbox import enqueue_delivery
@@ -90,6 +91,21 @@ async def tickets_issue(settings: Settings, code: str, count: int) -> int:
             print(f"no company with code {code.upper()}", file=sys.stderr)
             return 1
         print("\n".join(numbers))
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def tickets_export(settings: Settings, code: str) -> int:
+    """A company's tickets as CSV on stdout (number, state, issued, last registered), the
+    export recorded in the audit log (actor `cli`)."""
+
+    async def work() -> int:
+        text = await companies_service.export_csv(code, actor="cli", client="")
+        if text is None:
+            print(f"no company with code {code.upper()}", file=sys.stderr)
+            return 1
+        sys.stdout.write(text)
         return 0
 
     return await _with_db(settings, work)
@@ -216,6 +232,9 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("--count", type=int, default=1)
     listing = tickets.add_parser("list", help="list a company's tickets")
     listing.add_argument("code")
+    export = tickets.add_parser("export", help="a company's tickets as CSV (audited)")
+    export.add_argument("code")
+    export.add_argument("--csv", action="store_true", required=True, help="CSV on stdout")
     serve_p = sub.add_parser("serve", help="serve the web app with granian")
     serve_p.add_argument("--host", default="127.0.0.1")
     serve_p.add_argument("--port", type=int, default=8000)
@@ -258,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(companies_add(settings, args.code, args.name))
     if command == "tickets" and args.action == "issue":
         return asyncio.run(tickets_issue(settings, args.code, args.count))
+    if command == "tickets" and args.action == "export":
+        return asyncio.run(tickets_export(settings, args.code))
     if command == "tickets":
         return asyncio.run(tickets_list(settings, args.code))
     if command == "serve":

@@ -9,6 +9,7 @@ from app.application.tables import Application, ApplicationDocument, ApprovalTok
 from app.captcha.tables import CaptchaChallenge
 from app.console.accounts.tables import ConsoleSession, Operator, OperatorSetupToken, RecoveryCode
 from app.console.audit.tables import AuditEvent
+from app.console.review.tables import ReviewDecision
 from app.mail.tables import OutboxMessage
 from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
 
@@ -24,6 +25,7 @@ TABLES: tuple[type[Any], ...] = (
     ApplicationDocument,
     ApprovalToken,
     StatusChange,
+    ReviewDecision,
     AuditEvent,
     Operator,
     RecoveryCode,

@@ -189,6 +189,16 @@ class ConsoleSettings:
     """CONSOLE_SETUP_LINK_HOURS: how long an operator's setup link stays valid."""
 
 
+@dataclass(frozen=True)
+class ReviewSettings:
+    approvals: int = 1
+    """REVIEW_APPROVALS: 1 = an approver's approval decides; 2 = four-eyes (a recommendation
+    and an approval by two different operators)."""
+    sla_business_days: int = 2
+    """REVIEW_SLA_BUSINESS_DAYS: an application waiting longer than this many business days
+    (Mon-Fri, Japan time) is marked overdue in the queue."""
+
+
 _ENV_NAMES: dict[str, dict[str, str]] = {
     "app": {
         "env": "APP_ENV",
@@ -249,6 +259,10 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "login_per_minute": "CONSOLE_LOGIN_PER_MINUTE",
         "setup_link_hours": "CONSOLE_SETUP_LINK_HOURS",
     },
+    "review": {
+        "approvals": "REVIEW_APPROVALS",
+        "sla_business_days": "REVIEW_SLA_BUSINESS_DAYS",
+    },
 }
 
 
@@ -262,6 +276,7 @@ SECTIONS: dict[str, type[Any]] = {
     "registration": RegistrationSettings,
     "documents": DocumentSettings,
     "console": ConsoleSettings,
+    "review": ReviewSettings,
 }
 
 
@@ -308,6 +323,7 @@ class Settings:
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -349,6 +365,10 @@ class Settings:
         for name in ("idle_minutes", "absolute_hours", "lockout_attempts", "lockout_minutes"):
             if getattr(self.console, name) < 1:
                 raise SettingsError(f"{_ENV_NAMES['console'][name]} must be at least 1")
+        if self.review.approvals not in (1, 2):
+            raise SettingsError("REVIEW_APPROVALS must be 1 or 2")
+        if self.review.sla_business_days < 1:
+            raise SettingsError("REVIEW_SLA_BUSINESS_DAYS must be at least 1")
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:

@@ -262,11 +262,15 @@ def pdf_bytes(javascript: str | None = None) -> bytes:
 
 
 async def open_application(
-    client: Any, sink: Any, applicant_type: str = "self", email: str = "taro@example.com"
+    client: Any,
+    sink: Any,
+    applicant_type: str = "self",
+    email: str = "taro@example.com",
+    **overrides: str,
 ) -> str:
     """Register, follow the emailed link; returns the CSRF token of the application form."""
     response = await register(
-        client, applicant_type=applicant_type, email=email, email_confirm=email
+        client, applicant_type=applicant_type, email=email, email_confirm=email, **overrides
     )
     assert response.status_code == 303
     messages = await wait_for_mail(sink, email)
@@ -298,9 +302,10 @@ async def ready_application(
     sink: Any,
     applicant_type: str = "self",
     email: str = "taro@example.com",
+    **overrides: str,
 ) -> str:
     """Registered, answered and with the documents the answers need; returns the CSRF token."""
-    csrf = await open_application(client, sink, applicant_type, email)
+    csrf = await open_application(client, sink, applicant_type, email, **overrides)
     answers = AGENT_ANSWERS if applicant_type == "agent" else GOOD_ANSWERS
     response = await fill_form(client, csrf, answers)
     assert response.status_code == 303, error_summary_text(response.text)
@@ -367,3 +372,75 @@ async def insert_registration(
         )
     ).returning(Registration.id)
     return int(rows[0]["id"])
+
+
+# --- the console: operators and applications waiting for review -----------------------------
+
+
+async def add_operator(role: str, email: str = "", name: str = "審査 花子") -> int:
+    """An enrolled operator row of `role`; returns its id."""
+    from app.console.accounts.tables import Operator
+
+    rows = await Operator.insert(
+        Operator(email=email or f"{role}@example.jp", name=name, role=role, enrolled_at=utcnow())
+    ).returning(Operator.id)
+    return int(rows[0]["id"])
+
+
+async def console_cookie(settings: Any, operator_id: int) -> str:
+    """The raw console session id of a session that passed both steps (what sign-in leaves)."""
+    from app.console import sessions
+    from app.console.accounts.tables import Operator
+    from app.db import write_transaction
+
+    async with write_transaction(Operator._meta.db):
+        raw = await sessions.start(operator_id, utcnow())
+        row = await sessions.load(raw, settings)
+        assert row is not None
+        return await sessions.rotate(row, utcnow(), mfa_done=True)
+
+
+@asynccontextmanager
+async def operator_client(app: Any, role: str, email: str = "", name: str = "審査 花子") -> Any:
+    """A second browser on the same (started) app, signed in as a new operator of `role`;
+    `client.operator_id` is its id."""
+    from app.console import sessions
+
+    operator_id = await add_operator(role, email, name)
+    raw = await console_cookie(app.state.services.settings, operator_id)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as browser:
+        browser.cookies.set(sessions.COOKIE, raw, path=sessions.PATH)
+        browser.operator_id = operator_id  # type: ignore[attr-defined]
+        yield browser
+
+
+async def submitted(client: Any, smtp_sink: Any, applicant_type: str = "self", **kw: str) -> str:
+    """An application submitted through the applicant's pages (for 代理人: approved by its
+    principal too, so it waits for the LRA); returns its reference."""
+    from app.application.tables import Application
+
+    if applicant_type == "agent":
+        link = await submitted_by_agent(client, smtp_sink)
+        await open_approval(client, link)
+        csrf = CSRF.search((await client.get("/approve")).text).group(1)
+        done = await client.post(
+            "/approve",
+            data={"_csrf_token": csrf, "decision": "approve", "agree": "yes"},
+            follow_redirects=False,
+        )
+        assert done.headers.get("location") == "/approve/complete", done.text[:300]
+        client.cookies.clear()
+    else:
+        email = kw.pop("email", "taro@example.com")
+        csrf = await ready_application(client, smtp_sink, "self", email, **kw)
+        response = await submit_application(client, csrf)
+        assert response.headers["location"] == "/apply/complete"
+        client.cookies.clear()
+    row = (
+        await Application.select(Application.reference)
+        .order_by(Application.id, ascending=False)
+        .first()
+    )
+    assert row is not None
+    return str(row["reference"])

@@ -7,6 +7,7 @@ from typing import Any
 from litestar.response import Response
 
 from app.application import form, service, states
+from app.application.answers import correction_of
 from app.application.current import Current
 from app.application.documents import MAX_BYTES, MAX_FILES
 from app.application.requirements import (
@@ -80,6 +81,8 @@ async def form_page(
         "decline_reason": current.application.get("decline_reason", "")
         if current.application.get("reference")
         else "",
+        # Sent back by the LRA: its message, and the fields it asked to correct marked.
+        "correction": correction_of(current.application),
         "return_to": return_to if return_to == "confirm" else "",
         "inline": inline,
         "field_name": field,  # the inline check's fragment: the block `field`, for this one

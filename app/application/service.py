@@ -143,8 +143,9 @@ async def save_answers(
 
 
 async def reopen_if_declined(application: dict[str, Any]) -> dict[str, Any]:
-    """A declined application goes back to draft when the agent opens the fresh link."""
-    if application["status"] != states.PRINCIPAL_DECLINED:
+    """A declined application (by the principal), or one the LRA asked to correct, goes back
+    to draft when the applicant opens the fresh link."""
+    if application["status"] not in (states.PRINCIPAL_DECLINED, states.CORRECTION_REQUESTED):
         return application
     async with write_transaction(Application._meta.db):
         await workflow.move(application, states.DRAFT, APPLICANT)
@@ -225,6 +226,7 @@ async def submit(
             reference=reference,
             submitted_at=now,
             answers=json.dumps(cleaned, ensure_ascii=False),
+            correction="",  # a correction the LRA asked for is answered by this submission
         )
         if moved is None:
             raise AlreadySubmitted()

@@ -27,6 +27,11 @@ class Application(Table, tablename="application"):
     updated_at = Timestamptz(default=TimestamptzNow())
     submitted_at = Timestamptz(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
+    # The console's review (app/console/review): who holds it (operator id), who recommended
+    # it (four-eyes), and the open correction request the applicant's form shows (JSON).
+    assigned_to = Integer(null=True, default=None)
+    recommended_by = Integer(null=True, default=None)
+    correction = Text(default="")
 
 
 class ApplicationDocument(Table, tablename="application_document"):

@@ -46,23 +46,30 @@ PRINCIPAL = Actor(ActorKind.PRINCIPAL)
 
 
 async def move(
-    application: Mapping[str, Any], to: str, actor: Actor, reason: str = "", **changes: Any
+    application: Mapping[str, Any],
+    to: str,
+    actor: Actor,
+    reason: str = "",
+    *,
+    expect: Mapping[str, Any] | None = None,
+    **changes: Any,
 ) -> dict[str, Any] | None:
     """Move `application` (a row: its id and the status it was read in) to `to`, an allowed
     transition, setting `changes` (column: value) with it, and write the history row. One
     conditional UPDATE: None when the application was no longer in that status (someone else
-    moved it first), else the row as it is now. Call inside the caller's write transaction."""
+    moved it first), or when a column named in `expect` no longer holds its value (None: IS
+    NULL), else the row as it is now. Call inside the caller's write transaction."""
     current = application["status"]
     states.check_move(current, to)
     now = utcnow()
     values: dict[Any, Any] = {Application.status: to, Application.updated_at: now}
     for name, value in changes.items():
         values[getattr(Application, name)] = value
-    rows = (
-        await Application.update(values)
-        .where((Application.id == application["id"]) & (Application.status == current))
-        .returning(Application.id)
-    )
+    where: Any = (Application.id == application["id"]) & (Application.status == current)
+    for name, value in (expect or {}).items():
+        column = getattr(Application, name)
+        where &= column.is_null() if value is None else column == value
+    rows = await Application.update(values).where(where).returning(Application.id)
     if not rows:
         return None
     await StatusChange.insert(

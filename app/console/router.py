@@ -7,8 +7,10 @@ from litestar import Router
 
 from app.console.accounts.controller import AccountsController
 from app.console.audit.controller import AuditController
+from app.console.companies.controller import CompaniesController
 from app.console.controller import HomeController
 from app.console.guards import Forbidden, NotSignedIn, signed_in
+from app.console.review.controller import ReviewController
 from app.console.web import forbidden, not_signed_in
 from app.settings import Settings
 
@@ -18,7 +20,13 @@ PREFIX = "/console"
 def console_router(settings: Settings) -> Router:
     return Router(
         path=PREFIX,
-        route_handlers=[HomeController, AccountsController, AuditController],
+        route_handlers=[
+            HomeController,
+            AccountsController,
+            AuditController,
+            ReviewController,
+            CompaniesController,
+        ],
         guards=[signed_in],
         exception_handlers={NotSignedIn: not_signed_in, Forbidden: forbidden},  # type: ignore[dict-item]
     )

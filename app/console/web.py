@@ -30,6 +30,8 @@ def nav_items() -> tuple[NavItem, ...]:
     open. (A feature adds its line here.)"""
     return (
         NavItem("/console", _("ホーム"), Permission.CONSOLE),
+        NavItem("/console/applications", _("申請の審査"), Permission.VIEW_APPLICATIONS),
+        NavItem("/console/companies", _("会社とチケット"), Permission.MANAGE_COMPANIES),
         NavItem("/console/operators", _("オペレーター管理"), Permission.MANAGE_OPERATORS),
         NavItem("/console/audit", _("監査ログ"), Permission.READ_AUDIT),
     )

@@ -25,6 +25,7 @@ class Ticket(Table, tablename="ticket"):
     issued_at = Timestamptz(default=TimestamptzNow())
     used_at = Timestamptz(null=True, default=None)
     last_registered_at = Timestamptz(null=True, default=None)
+    voided_at = Timestamptz(null=True, default=None)  # an admin voided it: never usable again
 
 
 class Registration(Table, tablename="registration"):

@@ -1,0 +1,1 @@
+"""Companies and tickets in the console (admins)."""

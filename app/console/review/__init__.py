@@ -1,0 +1,1 @@
+"""The review of applications in the console: queue, one application, documents, decisions."""
