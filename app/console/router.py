@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from litestar import Router
 
+from app.console.accounts.admin import OperatorsController
 from app.console.accounts.controller import AccountsController
+from app.console.accounts.setup import SetupController
 from app.console.controller import HomeController
 from app.console.guards import Forbidden, NotSignedIn, signed_in
 from app.console.web import forbidden, not_signed_in
@@ -17,7 +19,7 @@ PREFIX = "/console"
 def console_router(settings: Settings) -> Router:
     return Router(
         path=PREFIX,
-        route_handlers=[HomeController, AccountsController],
+        route_handlers=[HomeController, AccountsController, SetupController, OperatorsController],
         guards=[signed_in],
         exception_handlers={NotSignedIn: not_signed_in, Forbidden: forbidden},  # type: ignore[dict-item]
     )
