@@ -32,6 +32,7 @@ async def _list_page(request: Req, *, status: int = 200, **context: Any) -> Resp
         "role_label": role_label,
         "roles": role_options(),
         "now": utcnow(),
+        "issued": None,
         "values": {},
         "errors": {},
         **context,

@@ -27,6 +27,10 @@ class Account:
     secret: str
     codes: list[str]
 
+    @property
+    def actor(self) -> str:
+        return f"operator:{self.id}"
+
 
 def path_of(url: str) -> str:
     return url.removeprefix("http://testserver.local")
