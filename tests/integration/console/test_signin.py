@@ -3,6 +3,7 @@ mail, TOTP codes taken once, recovery codes used once, the per-address limit."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -139,20 +140,34 @@ async def test_a_recovery_code_works_once(client: Any, settings: Any) -> None:
 async def test_sign_in_attempts_are_limited_per_address(
     client: Any, settings: Any, variant: Any
 ) -> None:
-    who = await account(client, settings, Role.REVIEWER)
-    from app.asgi import create_app
-
-    limited = create_app(variant(console={"login_per_minute": 3, "lockout_attempts": 50}))
+    """Per client address and per email address (counters shared through Redis when it is
+    configured: this test's address and client are its own)."""
     import httpx
 
-    transport = httpx.ASGITransport(app=limited, client=("127.0.0.1", 50001))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+    from app.asgi import create_app
+
+    run = uuid.uuid4().hex[:8]
+    who = await account(client, settings, Role.REVIEWER, email=f"limited-{run}@example.jp")
+    limited = create_app(variant(console={"login_per_minute": 3, "lockout_attempts": 50}))
+
+    def from_address(host: str) -> Any:
+        transport = httpx.ASGITransport(app=limited, client=(host, 50001))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
+
+    first, second = (
+        f"10.{int(run[:2], 16)}.{int(run[2:4], 16)}.1",
+        f"10.{int(run[:2], 16)}.{int(run[2:4], 16)}.2",
+    )
+    async with from_address(first) as c:
         statuses = [
-            (
-                await post_password(c, f"x{n}@example.jp" if n else who.email, "wrong pass")
-            ).status_code
+            (await post_password(c, f"x{n}-{run}@example.jp", "wrong pass")).status_code
             for n in range(4)
         ]
-        assert statuses == [422, 422, 422, 429]
-        # The limit holds for the right password too.
-        assert (await post_password(c, who.email, who.password)).status_code == 429
+        assert statuses == [422, 422, 422, 429]  # one client address, four addresses
+    async with from_address(second) as c:
+        for _ in range(3):
+            assert (await post_password(c, who.email, "wrong pass")).status_code == 422
+        # One email address from another client: the 4th attempt, even with the right password.
+        response = await post_password(c, who.email, who.password)
+        assert response.status_code == 429
+        assert "1分ほど待って" in error_summary_text(response.text)
