@@ -10,7 +10,7 @@ from litestar.response import Response
 
 from app.console.accounts import operators
 from app.console.accounts.controller import client_of
-from app.console.accounts.form import check_invitation, role_options
+from app.console.accounts.form import check_invitation, parse_role, role_options
 from app.console.guards import current_operator, requires
 from app.console.permissions import Permission, role_label
 from app.console.web import page
@@ -97,6 +97,17 @@ class OperatorsController(Controller):
         if target is not None:
             me = current_operator(request)
             await operators.disable(target["id"], actor=me.actor, client=client_of(request))
+        return see_other("/console/operators")
+
+    @post("/role")
+    async def change_role(self, request: Req) -> Response[Any]:
+        target = await _target(request)
+        role = parse_role((await form_values(request)).get("role", ""))
+        if target is not None and role is not None:
+            me = current_operator(request)
+            await operators.change_role(
+                target["id"], role, actor=me.actor, client=client_of(request)
+            )
         return see_other("/console/operators")
 
     @post("/reset-mfa")

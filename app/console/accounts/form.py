@@ -22,6 +22,13 @@ def role_options() -> list[dict[str, str]]:
     return [{"value": role.value, "label": role_label(role.value)} for role in Role]
 
 
+def parse_role(value: str) -> Role | None:
+    try:
+        return Role(value)
+    except ValueError:
+        return None
+
+
 def check_invitation(values: dict[str, str]) -> tuple[Invitation | None, dict[str, str]]:
     errors: dict[str, str] = {}
     raw_email = values.get("email", "").strip()
@@ -35,10 +42,8 @@ def check_invitation(values: dict[str, str]) -> tuple[Invitation | None, dict[st
         errors["name"] = _("氏名を入力してください")
     elif len(name) > NAME_MAX:
         errors["name"] = _("氏名は%(max)s文字以内で入力してください") % {"max": NAME_MAX}
-    role = None
-    try:
-        role = Role(values.get("role", ""))
-    except ValueError:
+    role = parse_role(values.get("role", ""))
+    if role is None:
         errors["role"] = _("役割を選択してください")
     if errors or email is None or role is None:
         return None, errors

@@ -142,6 +142,33 @@ async def disable(operator_id: int, *, actor: str, client: str = "") -> bool:
     return True
 
 
+async def change_role(operator_id: int, role: Role, *, actor: str, client: str = "") -> bool:
+    """A new role; the operator's sessions end (the next sign-in carries the new role).
+    False when there is no such operator, it is disabled, or the role is the same."""
+    now = utcnow()
+    async with write_transaction(_engine()):
+        row = (
+            await Operator.select(Operator.role)
+            .where((Operator.id == operator_id) & Operator.disabled_at.is_null())
+            .first()
+        )
+        if row is None or row["role"] == role.value:
+            return False
+        await Operator.update({Operator.role: role.value, Operator.updated_at: now}).where(
+            Operator.id == operator_id
+        )
+        await sessions.end_all(operator_id)
+        await record(
+            "operator.changed",
+            actor=actor,
+            target=f"operator:{operator_id}",
+            client=client,
+            details={"role": {"from": row["role"], "to": role.value}},
+            now=now,
+        )
+    return True
+
+
 async def reset_mfa(
     operator_id: int, *, actor: str, settings: Settings, client: str = ""
 ) -> SetupLink | None:

@@ -206,3 +206,25 @@ async def test_admin_resets_an_operators_mfa(client: Any, settings: Any, smtp_si
     assert row["enrolled_at"] is None
     [reset] = await events("operator.mfa_reset")
     assert reset["actor"] == f"operator:{admin.id}"
+
+
+async def test_admin_changes_a_role_and_the_operators_sessions_end(
+    client: Any, settings: Any
+) -> None:
+    reviewer = await account(client, settings, Role.REVIEWER)
+    await sign_in(client, reviewer)
+    client.cookies.clear()
+    admin = await account(client, settings, Role.ADMIN)
+    await sign_in(client, admin)
+    token = await csrf(client, "/console/operators")
+    data = {"_csrf_token": token, "operator": str(reviewer.id), "role": "approver"}
+    response = await client.post("/console/operators/role", data=data, follow_redirects=False)
+    assert response.status_code == 303
+    row = await Operator.select().where(Operator.id == reviewer.id).first()
+    assert row["role"] == "approver"
+    assert await ConsoleSession.count().where(ConsoleSession.operator == reviewer.id) == 0
+    [changed] = await events("operator.changed")
+    assert changed["actor"] == admin.actor and '"to":"approver"' in changed["details"]
+    bad = {"_csrf_token": token, "operator": str(reviewer.id), "role": "root"}
+    assert (await client.post("/console/operators/role", data=bad)).status_code == 303
+    assert len(await events("operator.changed")) == 1
