@@ -3,6 +3,7 @@ recovery codes), disable, MFA reset; each change audited in its own transaction.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -221,9 +222,10 @@ async def set_password(operator_id: int, password: str) -> None:
     """Step 1: the password, and a pending TOTP secret for step 2 (nothing usable yet:
     sign-in needs enrolled_at)."""
     now = utcnow()
+    hashed = await asyncio.to_thread(passwords.hash_password, password)
     await Operator.update(
         {
-            Operator.password_hash: passwords.hash_password(password),
+            Operator.password_hash: hashed,
             Operator.totp_secret: totp.new_secret(),
             Operator.updated_at: now,
         }

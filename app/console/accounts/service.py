@@ -4,6 +4,7 @@ transaction that records it."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,7 +73,7 @@ async def password_step(
     email = email.strip().lower()
     row = await Operator.select().where(Operator.email == email).first()
     if not _usable(row, now):
-        passwords.verify("", password)  # the same time as a wrong password
+        await asyncio.to_thread(passwords.verify, "", password)  # as long as a wrong password
         async with write_transaction(_engine()):
             await record(
                 "signin.failed",
@@ -85,7 +86,8 @@ async def password_step(
             )
         return None
     assert row is not None
-    if not passwords.verify(row["password_hash"], password):
+    # Argon2 (tens of ms of CPU, the GIL released) off the event loop.
+    if not await asyncio.to_thread(passwords.verify, row["password_hash"], password):
         await _failed(row, "password", client, settings, mailer, now)
         return None
     async with write_transaction(_engine()):
