@@ -28,7 +28,7 @@ from app.registration.controller import RegistrationController
 from app.schema import TABLES
 from app.settings import ROOT, Settings
 from app.templating import STATIC_PATH, make_environment
-from app.web import bench, errors, security
+from app.web import bench, errors, inputs, security
 from app.web.state import Services
 from tasks.registry import JOBS
 
@@ -77,7 +77,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(
             instance=JinjaTemplateEngine.from_environment(env),
         ),
+        request_class=inputs.StrictRequest,
+        multipart_form_part_limit=inputs.FORM_FIELD_LIMIT,
         middleware=[
+            inputs.refuse_malformed_urls,
             security.session_config(settings).middleware,
             security.rate_limit_config(settings).middleware,
         ],

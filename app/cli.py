@@ -1,5 +1,5 @@
-"""The `jcan` management command: migrate, companies, tickets, applications, outbox, serve,
-worker, demo data."""
+"""The `jcan` management command: migrate, companies, tickets, applications, outbox, audit,
+serve, worker, demo data."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from app import db
 from app.application import commands
 from app.console.accounts import commands as operator_commands
+from app.console.audit import commands as audit_commands
 from app.jobs import ArqQueue
 from app.logs import configure_logging
+from app.mail.outbox import enqueue_delivery
 from app.mail.service import list_messages, requeue_failed
 from app.registration.companies import (
     add_company,
@@ -150,7 +152,7 @@ async def outbox_retry(settings: Settings, outbox_id: int) -> int:
             return 1
         if settings.jobs.redis_url:
             queue = ArqQueue(settings)
-            await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}:retry")
+            await enqueue_delivery(queue, outbox_id, ":retry")
             await queue.close()
             print(f"message {outbox_id} queued for sending")
         else:
@@ -239,6 +241,7 @@ def parser() -> argparse.ArgumentParser:
     )
     resend.add_argument("reference")
     operator_commands.add_parser(sub)
+    audit_commands.add_parser(sub)
     demo_p = sub.add_parser("demo", help="seed the demo company ISC with tickets")
     demo_p.add_argument("--count", type=int, default=3)
     return p
@@ -274,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(applications(settings, args))
     if command == "operators":
         return asyncio.run(_with_db(settings, lambda: operator_commands.run(settings, args)))
+    if command == "audit":
+        return asyncio.run(_with_db(settings, lambda: audit_commands.run(args)))
     return 2
 
 

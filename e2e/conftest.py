@@ -10,7 +10,6 @@ import hashlib
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 JCAN = ROOT / ".venv" / "bin" / "jcan"
@@ -62,12 +63,6 @@ ISOLATED_ENV = (
 LINKS = {
     kind: re.compile(rf"https?://\S+/{kind}/t/[A-Za-z0-9_-]+") for kind in ("apply", "approve")
 }
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -240,7 +235,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     var_dir = tmp_path_factory.mktemp("jcan-var")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in ISOLATED_ENV}
     env.update(
@@ -307,10 +302,24 @@ def _new_context(browser: Browser, live_server: LiveServer, **options: object) -
 
 
 @pytest.fixture
-def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
-    ctx = _new_context(browser, live_server)
-    yield ctx
-    ctx.close()
+def contexts(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., BrowserContext]]:
+    """Browser contexts of their own (each its own cookies: a second person, such as the
+    principal), with or without JavaScript; all closed after the test."""
+    opened: list[BrowserContext] = []
+
+    def open_one(*, js: bool = True) -> BrowserContext:
+        ctx = _new_context(browser, live_server, java_script_enabled=js)
+        opened.append(ctx)
+        return ctx
+
+    yield open_one
+    for ctx in opened:
+        ctx.close()
+
+
+@pytest.fixture
+def context(contexts: Callable[..., BrowserContext]) -> BrowserContext:
+    return contexts()
 
 
 @pytest.fixture
@@ -319,10 +328,8 @@ def page(context: BrowserContext) -> Page:
 
 
 @pytest.fixture
-def nojs_context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
-    ctx = _new_context(browser, live_server, java_script_enabled=False)
-    yield ctx
-    ctx.close()
+def nojs_context(contexts: Callable[..., BrowserContext]) -> BrowserContext:
+    return contexts(js=False)
 
 
 @pytest.fixture
@@ -331,19 +338,13 @@ def nojs_page(nojs_context: BrowserContext) -> Page:
 
 
 @pytest.fixture
-def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
-    """A page in a browser context of its own (its own cookies: a second person, such as the
-    principal), with or without JavaScript; closed after the test."""
-    opened: list[BrowserContext] = []
+def open_page(contexts: Callable[..., BrowserContext]) -> Callable[..., Page]:
+    """A page in a browser context of its own, with or without JavaScript."""
 
     def open_one(*, js: bool = True) -> Page:
-        ctx = _new_context(browser, live_server, java_script_enabled=js)
-        opened.append(ctx)
-        return ctx.new_page()
+        return contexts(js=js).new_page()
 
-    yield open_one
-    for ctx in opened:
-        ctx.close()
+    return open_one
 
 
 @pytest.fixture(scope="session")

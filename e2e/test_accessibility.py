@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import itertools
-import json
-import os
-import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,42 +12,46 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import CHROMIUM, DESKTOP, NARROW, ROOT, LiveServer
-from e2e.journey import (
-    APPLY_COMPLETE,
-    APPLY_CONFIRM,
-    APPLY_FORM,
-    APPROVAL,
-    APPROVAL_COMPLETE,
-    DOCUMENTS,
-    agree_and_register,
-    answers_for,
-    apply_until_complete,
+from e2e.a11y import (
     assert_no_horizontal_scroll,
     assert_text_resizes,
     axe_violations,
-    choose_type,
-    decide,
     describe_violations,
     enlarge_text,
+    pa11y_issues,
+    shoot,
+)
+from e2e.conftest import DESKTOP, NARROW, LiveServer
+from e2e.pages import see_page
+from e2e.steps_application import (
+    APPLY_COMPLETE,
+    APPLY_CONFIRM,
+    APPLY_FORM,
+    DOCUMENTS,
+    answers_for,
+    apply_until_complete,
     expect_preview,
     expected_subject,
     fake_pdf_file,
     fill_application,
-    fill_step1,
     next_to_confirm,
     next_to_documents,
-    open_approval,
-    open_link_and_see_application,
-    open_top_and_agree,
-    register,
-    screenshot,
-    see_page,
     submit_application,
-    submit_step1,
     upload_refused,
     upload_required,
 )
+from e2e.steps_approval import APPROVAL, APPROVAL_COMPLETE, decide, open_approval
+from e2e.steps_registration import (
+    agree_and_register,
+    choose_type,
+    fill_step1,
+    open_link_and_see_application,
+    open_top_and_agree,
+    register,
+    submit_step1,
+)
+
+State = Callable[[Page, LiveServer], None]
 
 
 def new_address() -> str:
@@ -58,6 +59,32 @@ def new_address() -> str:
 
 
 # --- Page states: each brings a fresh page to one state and checks it got there --------------
+
+
+def at(path: str, heading: str) -> State:
+    """A page its address alone reaches, known by its heading."""
+
+    def go(page: Page, live_server: LiveServer) -> None:
+        page.goto(path)
+        expect(page.locator("h1")).to_have_text(heading)
+
+    return go
+
+
+def refused(state: State, button: str, error: str = "", *, choose: str = "") -> State:
+    """`state`, then (after checking `choose`) `button` pressed: the message `error` shown
+    next to its field, and the error summary focused."""
+
+    def go(page: Page, live_server: LiveServer) -> None:
+        state(page, live_server)
+        if choose:
+            page.locator(choose).check()
+        page.get_by_role("button", name=button).click()
+        if error:
+            expect(page.locator(error)).to_be_visible()
+        expect(page.locator("#error-summary")).to_be_focused()
+
+    return go
 
 
 def top(page: Page, live_server: LiveServer) -> None:
@@ -70,14 +97,15 @@ def step1(page: Page, live_server: LiveServer) -> None:
     expect(page.locator("#company-code")).to_be_disabled()
 
 
-def step1_self(page: Page, live_server: LiveServer) -> None:
-    step1(page, live_server)
-    choose_type(page, live_server, "self")
+def step1_chosen(applicant_type: str) -> State:
+    def go(page: Page, live_server: LiveServer) -> None:
+        step1(page, live_server)
+        choose_type(page, live_server, applicant_type)
+
+    return go
 
 
-def step1_agent(page: Page, live_server: LiveServer) -> None:
-    step1(page, live_server)
-    choose_type(page, live_server, "agent")
+step1_self = step1_chosen("self")
 
 
 def step1_inline_error(page: Page, live_server: LiveServer) -> None:
@@ -100,13 +128,6 @@ def confirm(page: Page, live_server: LiveServer) -> None:
     submit_step1(page, live_server)
 
 
-def confirm_missing_agreement(page: Page, live_server: LiveServer) -> None:
-    confirm(page, live_server)
-    page.get_by_role("button", name="申請登録").click()
-    expect(page.locator("#agree-error")).to_be_visible()
-    expect(page.locator("#error-summary")).to_be_focused()
-
-
 def complete(page: Page, live_server: LiveServer) -> None:
     confirm(page, live_server)
     agree_and_register(page, live_server)
@@ -121,22 +142,6 @@ def apply(page: Page, live_server: LiveServer) -> None:
     open_link_and_see_application(page, live_server, live_server.wait_for_link(address), ticket)
 
 
-def policy(path: str, heading: str) -> Callable[[Page, LiveServer], None]:
-    def go(page: Page, live_server: LiveServer) -> None:
-        page.goto(path)
-        expect(page.locator("h1")).to_have_text(heading)
-
-    return go
-
-
-def link_state(state: str, heading: str) -> Callable[[Page, LiveServer], None]:
-    def go(page: Page, live_server: LiveServer) -> None:
-        page.goto(f"/apply/link/{state}")
-        expect(page.locator("h1")).to_have_text(heading)
-
-    return go
-
-
 # --- The application and the approval: states deep in a journey ----------------------------
 #
 # Reaching them costs a whole journey, so each is made once per session and the browser's
@@ -145,9 +150,7 @@ def link_state(state: str, heading: str) -> Callable[[Page, LiveServer], None]:
 _PREPARED: dict[str, list[Any]] = {}
 
 
-def prepared(
-    page: Page, live_server: LiveServer, key: str, make: Callable[[Page, LiveServer], None]
-) -> None:
+def prepared(page: Page, live_server: LiveServer, key: str, make: State) -> None:
     if key in _PREPARED:
         page.context.add_cookies(_PREPARED[key])
     else:
@@ -188,19 +191,21 @@ def _approved(page: Page, live_server: LiveServer) -> None:
     decide(page, live_server, "approve")
 
 
-def app_form(page: Page, live_server: LiveServer) -> None:
-    prepared(page, live_server, "registered", _registered)
-    page.goto("/apply")
-    see_page(page, live_server, "/apply", APPLY_FORM)
+def deep(key: str, make: State, path: str, heading: str) -> State:
+    """The page at `path` once the journey `make` (done once, under `key`) has been taken."""
+
+    def go(page: Page, live_server: LiveServer) -> None:
+        prepared(page, live_server, key, make)
+        page.goto(path)
+        see_page(page, live_server, path, heading)
+
+    return go
 
 
-def app_form_failed_next(page: Page, live_server: LiveServer) -> None:
-    app_form(page, live_server)
-    page.get_by_role("button", name="次へ（本人確認書類）").click()
-    expect(page.locator("#family-name-error")).to_be_visible()
-    expect(page.locator("#error-summary")).to_be_focused()
-
-
+app_form = deep("registered", _registered, "/apply", APPLY_FORM)
+documents = deep("answered", _answered, "/apply/documents", DOCUMENTS)
+app_confirm = deep("uploaded", _uploaded, "/apply/confirm", APPLY_CONFIRM)
+approval = deep("awaiting-approval", _awaiting_approval, "/approve", APPROVAL)
 _WRONG_CHECK_DIGITS = itertools.cycle("1234568")  # the valid number starts with 7
 
 
@@ -214,18 +219,6 @@ def app_form_inline_error(page: Page, live_server: LiveServer) -> None:
     expect(page.locator("#corporate-number-error")).to_contain_text("検査用数字")
 
 
-def documents(page: Page, live_server: LiveServer) -> None:
-    prepared(page, live_server, "answered", _answered)
-    page.goto("/apply/documents")
-    see_page(page, live_server, "/apply/documents", DOCUMENTS)
-
-
-def documents_missing(page: Page, live_server: LiveServer) -> None:
-    documents(page, live_server)
-    page.get_by_role("button", name="次へ（確認）").click()
-    expect(page.locator("#error-summary")).to_be_focused()
-
-
 def documents_refused(page: Page, live_server: LiveServer) -> None:
     documents(page, live_server)
     upload_refused(page, live_server, fake_pdf_file())
@@ -237,97 +230,47 @@ def documents_uploaded(page: Page, live_server: LiveServer) -> None:
     expect(page.locator(".documents__name")).to_have_count(3)
 
 
-def app_confirm(page: Page, live_server: LiveServer) -> None:
-    prepared(page, live_server, "uploaded", _uploaded)
-    page.goto("/apply/confirm")
-    see_page(page, live_server, "/apply/confirm", APPLY_CONFIRM)
-
-
-def app_confirm_missing_agreement(page: Page, live_server: LiveServer) -> None:
-    app_confirm(page, live_server)
-    page.get_by_role("button", name="申請する").click()
-    expect(page.locator("#agree-error")).to_be_visible()
-    expect(page.locator("#error-summary")).to_be_focused()
-
-
-def app_complete(page: Page, live_server: LiveServer) -> None:
-    prepared(page, live_server, "submitted", _submitted)
-    page.goto("/apply/complete")
-    see_page(page, live_server, "/apply/complete", APPLY_COMPLETE)
-
-
-def approval(page: Page, live_server: LiveServer) -> None:
-    prepared(page, live_server, "awaiting-approval", _awaiting_approval)
-    page.goto("/approve")
-    see_page(page, live_server, "/approve", APPROVAL)
-
-
-def approval_error(page: Page, live_server: LiveServer) -> None:
-    approval(page, live_server)
-    page.get_by_role("button", name="送信する").click()
-    expect(page.locator("#decision-error")).to_be_visible()
-    expect(page.locator("#error-summary")).to_be_focused()
-
-
-def approval_decline_error(page: Page, live_server: LiveServer) -> None:
-    approval(page, live_server)
-    page.locator("#decision-decline").check()
-    page.get_by_role("button", name="送信する").click()
-    expect(page.locator("#reason-error")).to_be_visible()
-    expect(page.locator("#error-summary")).to_be_focused()
-
-
-def approval_complete(page: Page, live_server: LiveServer) -> None:
-    prepared(page, live_server, "approved", _approved)
-    page.goto("/approve/complete")
-    see_page(page, live_server, "/approve/complete", APPROVAL_COMPLETE)
-
-
-def approve_link_state(state: str, heading: str) -> Callable[[Page, LiveServer], None]:
-    def go(page: Page, live_server: LiveServer) -> None:
-        page.goto(f"/approve/link/{state}")
-        expect(page.locator("h1")).to_have_text(heading)
-
-    return go
-
-
-STATES: dict[str, Callable[[Page, LiveServer], None]] = {
+STATES: dict[str, State] = {
     "top": top,
     "step1": step1,
     "step1-self": step1_self,
-    "step1-agent": step1_agent,
+    "step1-agent": step1_chosen("agent"),
     "step1-inline-error": step1_inline_error,
     "step1-failed-next": step1_failed_next,
     "confirm": confirm,
-    "confirm-missing-agreement": confirm_missing_agreement,
+    "confirm-missing-agreement": refused(confirm, "申請登録", "#agree-error"),
     "complete": complete,
-    "policy-obligations": policy("/policies/obligations", "利用者の義務"),
-    "policy-privacy": policy("/policies/privacy", "個人情報の取扱いについて"),
+    "policy-obligations": at("/policies/obligations", "利用者の義務"),
+    "policy-privacy": at("/policies/privacy", "個人情報の取扱いについて"),
     "apply": apply,
-    "link-invalid": link_state("invalid", "URLが正しくありません"),
-    "link-expired": link_state("expired", "URLの有効期限が切れています"),
-    "link-superseded": link_state("superseded", "このURLは新しい申請登録により無効になりました"),
-    "link-used": link_state("used", "このURLは使用済みです"),
+    "link-invalid": at("/apply/link/invalid", "URLが正しくありません"),
+    "link-expired": at("/apply/link/expired", "URLの有効期限が切れています"),
+    "link-superseded": at(
+        "/apply/link/superseded", "このURLは新しい申請登録により無効になりました"
+    ),
+    "link-used": at("/apply/link/used", "このURLは使用済みです"),
     "app-form": app_form,
-    "app-form-failed-next": app_form_failed_next,
+    "app-form-failed-next": refused(app_form, "次へ（本人確認書類）", "#family-name-error"),
     "app-form-inline-error": app_form_inline_error,
     "documents": documents,
-    "documents-missing": documents_missing,
+    "documents-missing": refused(documents, "次へ（確認）"),
     "documents-refused": documents_refused,
     "documents-uploaded": documents_uploaded,
     "app-confirm": app_confirm,
-    "app-confirm-missing-agreement": app_confirm_missing_agreement,
-    "app-complete": app_complete,
+    "app-confirm-missing-agreement": refused(app_confirm, "申請する", "#agree-error"),
+    "app-complete": deep("submitted", _submitted, "/apply/complete", APPLY_COMPLETE),
     "approval": approval,
-    "approval-error": approval_error,
-    "approval-decline-error": approval_decline_error,
-    "approval-complete": approval_complete,
-    "approve-link-invalid": approve_link_state("invalid", "URLが正しくありません"),
-    "approve-link-expired": approve_link_state("expired", "URLの有効期限が切れています"),
-    "approve-link-superseded": approve_link_state(
-        "superseded", "このURLは新しい承認依頼により無効になりました"
+    "approval-error": refused(approval, "送信する", "#decision-error"),
+    "approval-decline-error": refused(
+        approval, "送信する", "#reason-error", choose="#decision-decline"
     ),
-    "approve-link-used": approve_link_state("used", "このURLは使用済みです"),
+    "approval-complete": deep("approved", _approved, "/approve/complete", APPROVAL_COMPLETE),
+    "approve-link-invalid": at("/approve/link/invalid", "URLが正しくありません"),
+    "approve-link-expired": at("/approve/link/expired", "URLの有効期限が切れています"),
+    "approve-link-superseded": at(
+        "/approve/link/superseded", "このURLは新しい承認依頼により無効になりました"
+    ),
+    "approve-link-used": at("/approve/link/used", "このURLは使用済みです"),
 }
 
 
@@ -346,7 +289,6 @@ def test_page_has_no_axe_violations(page: Page, live_server: LiveServer, state: 
 # pa11y opens the page itself (in Debian's Chromium, through puppeteer) with this browser's
 # cookies, so only states a GET reaches are listed. `make test-e2e` installs it (npm ci).
 
-PA11Y = ROOT / "e2e" / "pa11y"
 PA11Y_STATES = [
     "top",
     "step1",
@@ -358,23 +300,6 @@ PA11Y_STATES = [
     "documents-uploaded",
     "app-confirm",
 ]
-
-
-def pa11y_issues(url: str, cookie: str = "") -> list[dict[str, Any]]:
-    assert (PA11Y / "node_modules" / "pa11y").is_dir(), (
-        "pa11y is not installed: run `make test-e2e` (or `npm ci` in e2e/pa11y)"
-    )
-    done = subprocess.run(
-        ["node", "run.mjs", url, cookie],
-        cwd=PA11Y,
-        env={**os.environ, "CHROMIUM": CHROMIUM, "PUPPETEER_SKIP_DOWNLOAD": "1"},
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    assert done.returncode == 0, f"pa11y failed on {url}: {done.stderr[-2000:]}"
-    return list(json.loads(done.stdout))
 
 
 def test_pa11y_reports_an_unnamed_button(tmp_path: Path) -> None:
@@ -417,16 +342,6 @@ def test_page_keeps_all_text_at_200_percent_text_size(
 
 
 # --- Screenshots of both journeys, desktop and 320 px -------------------------------------------
-
-
-def shoot(page: Page, directory: Path, name: str) -> None:
-    """Full-page screenshots at 1280 and 320 px; the narrow one must not scroll sideways."""
-    page.set_viewport_size(DESKTOP)
-    screenshot(page, directory, f"{name}-1280")
-    page.set_viewport_size(NARROW)
-    assert_no_horizontal_scroll(page, name)
-    screenshot(page, directory, f"{name}-320")
-    page.set_viewport_size(DESKTOP)
 
 
 @pytest.mark.parametrize("applicant_type", ["self", "agent"])

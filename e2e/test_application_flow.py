@@ -12,32 +12,26 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer
-from e2e.journey import (
+from e2e.pages import assert_flow, htmx_settled, path_is, see_page, summary_value
+from e2e.steps_application import (
     APPLY_FORM,
     answers_for,
-    assert_flow,
-    decide,
     expect_answers,
     expect_preview,
     expected_subject,
     fake_pdf_file,
     fill_application,
-    htmx_settled,
     next_to_confirm,
     next_to_documents,
-    open_approval,
-    open_link_and_see_application,
-    path_is,
     pdf_file,
-    register,
-    see_page,
     subject_lines,
     submit_application,
-    summary_value,
     upload,
     upload_refused,
     upload_required,
 )
+from e2e.steps_approval import decide, open_approval
+from e2e.steps_registration import open_link_and_see_application, register
 
 ERROR_TITLE = re.compile(r"^エラー: ")
 JS_OR_NOT = pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])

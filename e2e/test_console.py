@@ -12,8 +12,8 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e.a11y import assert_no_horizontal_scroll, axe_violations, describe_violations
 from e2e.conftest import DESKTOP, NARROW, LiveServer
-from e2e.journey import assert_no_horizontal_scroll, axe_violations, describe_violations
 
 PASSWORD = "a quiet lantern by the sea 42"
 SETUP_LINK = re.compile(r"https?://\S+/console/setup/t/[A-Za-z0-9_-]+")

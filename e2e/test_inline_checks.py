@@ -11,15 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer
-from e2e.journey import (
-    APPLY_COMPLETE,
-    APPLY_FORM,
-    apply_until_complete,
-    htmx_settled,
-    open_link_and_see_application,
-    register,
-    see_page,
-)
+from e2e.pages import htmx_settled, see_page
+from e2e.steps_application import APPLY_COMPLETE, APPLY_FORM, apply_until_complete
+from e2e.steps_registration import open_link_and_see_application, register
 
 LATENCY_MS = 1500  # a phone on a train
 

@@ -10,24 +10,17 @@ from contextlib import contextmanager
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e.a11y import assert_focus_visible, focus_info, press, tab_to
 from e2e.conftest import CAPTCHA_ANSWER, LiveServer
-from e2e.journey import (
-    APPLICANTS,
+from e2e.pages import APPLICANTS, assert_flow, htmx_settled, path_is, summary_value
+from e2e.steps_registration import (
     agree_and_register,
-    assert_flow,
-    assert_focus_visible,
     choose_type,
     fill_step1,
-    focus_info,
-    htmx_settled,
     open_link_and_see_application,
     open_top_and_agree,
-    path_is,
-    press,
     register,
     submit_step1,
-    summary_value,
-    tab_to,
 )
 
 ERROR_TITLE = re.compile(r"^エラー: ")

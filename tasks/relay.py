@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.db import utcnow
+from app.mail.outbox import enqueue_delivery
 from app.mail.service import due_ids, lost_claims
 from app.settings import Settings
 
@@ -18,7 +19,7 @@ async def relay_outbox(ctx: dict[str, Any]) -> int:
     now = utcnow()
     ids = await due_ids(now)
     for outbox_id in ids:
-        await ctx["queue"].enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
+        await enqueue_delivery(ctx["queue"], outbox_id)
     if ids:
         log.info("relay enqueued %d pending message(s)", len(ids))
     # A worker killed mid-send leaves its job id taken in Redis (arq keeps the job "in
@@ -26,8 +27,7 @@ async def relay_outbox(ctx: dict[str, Any]) -> int:
     # claim gets a job id of its own.
     lost = await lost_claims(now, timedelta(seconds=settings.mail.claim_timeout_seconds))
     for outbox_id, attempts in lost:
-        job_id = f"send_mail:{outbox_id}:lost-claim-{attempts}"
-        await ctx["queue"].enqueue("send_mail", outbox_id, job_id=job_id)
+        await enqueue_delivery(ctx["queue"], outbox_id, f":lost-claim-{attempts}")
     if lost:
         log.info("relay re-enqueued %d message(s) whose worker died mid-send", len(lost))
     return len(ids) + len(lost)

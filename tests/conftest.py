@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
-import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -17,9 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
-RUN_ID = secrets.token_hex(4)
+from tests.support.services import RUN_ID, TEST_DATABASE_URL, TEST_REDIS_URL, Sink
+
 _TMP = Path(tempfile.mkdtemp(prefix="jcan-test-"))
 
 
@@ -65,46 +62,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     database = "PostgreSQL" if TEST_DATABASE_URL else "SQLite"
     jobs = "arq on Redis" if TEST_REDIS_URL else "in-process runner"
     return f"jcan: database={database}, jobs={jobs}, mail=SMTP sink"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Sink:
-    """An aiosmtpd server on a free port that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[Any] = []
-        self.port = free_port()
-        self.reply: str | None = None  # e.g. "550 no such user" to refuse RCPT
-
-        sink = self
-
-        class Handler:
-            async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
-                if sink.reply:
-                    return sink.reply
-                envelope.rcpt_tos.append(address)
-                return "250 OK"
-
-            async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-                import email
-                from email import policy
-
-                sink.messages.append(
-                    email.message_from_bytes(envelope.content, policy=policy.default)
-                )
-                return "250 Message accepted for delivery"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-
-    def to(self, address: str) -> list[Any]:
-        return [m for m in self.messages if m["To"] == address]
 
 
 @pytest.fixture(scope="session")
@@ -163,13 +120,6 @@ async def arq_worker(settings: Any) -> AsyncIterator[Any]:
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def _clean() -> None:
-    from app.schema import TABLES
-
-    for table in reversed(TABLES):
-        await table.delete(force=True)
-
-
 @pytest.fixture
 async def app(settings: Any, arq_worker: Any) -> AsyncIterator[Any]:
     from app.asgi import create_app
@@ -180,31 +130,17 @@ async def app(settings: Any, arq_worker: Any) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def client(app: Any, smtp_sink: Sink) -> AsyncIterator[Any]:
-    """An httpx client speaking ASGI to the app in this event loop (so tests and app share
-    the database pool), with the app's services started around it and fresh demo data.
-    (Litestar's own lifespan uses a task group that cannot span fixture setup/teardown.)"""
-    import httpx
+    """The app's client (tests.helpers.serving) with fresh demo data and an empty SMTP sink."""
+    from tests.helpers import add_demo_data, clean_database, serving
 
-    services = app.state.services
-    await services.start()
-    try:
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver.local"
-        ) as test_client:
-            await _clean()
-            smtp_sink.messages.clear()
-            smtp_sink.reply = None
-            from app.registration.companies import add_company, issue_tickets
-
-            await add_company("ISC", "インタセクト・コミュニケーションズ株式会社")
-            await add_company("OTHER", "別会社株式会社")
-            test_client.tickets = await issue_tickets("ISC", 3)  # type: ignore[attr-defined]
-            test_client.captcha_key = services.captcha_key  # type: ignore[attr-defined]
-            test_client.other_tickets = await issue_tickets("OTHER", 1)  # type: ignore[attr-defined]
-            yield test_client
-    finally:
-        await services.stop()
+    async with serving(app) as test_client:
+        # The database first: an outbox row a previous test left can then no longer be
+        # claimed and delivered into this test's sink after it was emptied.
+        await clean_database()
+        smtp_sink.messages.clear()
+        smtp_sink.reply = None
+        await add_demo_data(test_client)
+        yield test_client
 
 
 @pytest.fixture

@@ -1,18 +1,81 @@
-"""Helpers shared by the integration tests: pages, forms, the CAPTCHA answer, the mail."""
+"""The one support module of the integration suite: the test client and its demo data, what
+pages and forms say, the CAPTCHA answer, the mail, and factories (a registration, an application
+ready to submit, one waiting for the principal, uploads, outbox rows)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
+import httpx
+import pikepdf
+from PIL import Image
+
+from app.asgi import create_app
 from app.captcha.service import unseal
+from app.db import utcnow
+from app.mail.tables import OutboxMessage
+from app.registration.companies import add_company, issue_tickets
+from app.registration.tables import Registration
+from app.schema import TABLES
+
+BASE_URL = "http://testserver.local"
 
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 CAPTCHA = re.compile(r'name="captcha_id" value="([^"]+)"')
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 LINK = re.compile(r"(http://testserver.local/apply/t/[A-Za-z0-9_-]+)")
 APPROVE_LINK = re.compile(r"(http://testserver.local/approve/t/[A-Za-z0-9_-]+)")
+
+
+# --- the test client --------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def serving(app: Any, base_url: str = BASE_URL) -> AsyncIterator[Any]:
+    """An httpx client speaking ASGI to `app` in this event loop (so tests and app share the
+    database pool), with the app's services started around it and its CAPTCHA key in
+    `client.captcha_key`. (Litestar's own lifespan uses a task group that cannot span fixture
+    setup/teardown.)"""
+    services = app.state.services
+    await services.start()
+    try:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            client.captcha_key = services.captcha_key  # type: ignore[attr-defined]
+            yield client
+    finally:
+        await services.stop()
+
+
+@asynccontextmanager
+async def client_for(settings: Any, base_url: str = BASE_URL) -> AsyncIterator[Any]:
+    """A client for an app built from these settings (its services started and stopped)."""
+    async with serving(create_app(settings), base_url) as client:
+        yield client
+
+
+async def clean_database() -> None:
+    for table in reversed(TABLES):
+        await table.delete(force=True)
+
+
+async def add_demo_data(client: Any) -> None:
+    """An emptied database with the demo data: companies ISC and OTHER, three ISC tickets in
+    `client.tickets`, one OTHER ticket in `client.other_tickets`."""
+    await clean_database()
+    await add_company("ISC", "インタセクト・コミュニケーションズ株式会社")
+    await add_company("OTHER", "別会社株式会社")
+    client.tickets = await issue_tickets("ISC", 3)
+    client.other_tickets = await issue_tickets("OTHER", 1)
+
+
+# --- pages and forms ----------------------------------------------------------------------------
 
 
 def title(html: str) -> str:
@@ -78,6 +141,14 @@ async def csrf_of(client: Any, path: str = "/register/step1") -> str:
     return CSRF.search(response.text).group(1)
 
 
+async def check_step1_field(client: Any, name: str, **values: str) -> Any:
+    """htmx's inline check of one step-1 field, with these answers and the page's CSRF token."""
+    data = {"_csrf_token": await csrf_of(client), **values}
+    return await client.post(
+        f"/register/step1/fields/{name}", data=data, headers={"HX-Request": "true"}
+    )
+
+
 async def register(client: Any, **overrides: str) -> Any:
     """Walk step 1 and confirm; returns the response of the confirm POST (303 to complete)."""
     response = await post_step1(client, **overrides)
@@ -118,7 +189,30 @@ def html_body(message: Any) -> str:
 def link_in(message: Any) -> str:
     match = LINK.search(text_body(message))
     assert match, text_body(message)
-    return match.group(1).removeprefix("http://testserver.local")
+    return match.group(1).removeprefix(BASE_URL)
+
+
+async def wait_for_status(status: str, timeout: float = 10.0) -> dict:
+    """The (first) outbox row, once it has this status."""
+    for _ in range(int(timeout / 0.05)):
+        row = await OutboxMessage.select().first()
+        if row and row["status"] == status:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"outbox row never reached {status}: {row}")
+
+
+def mail_context() -> dict:
+    """What the registration_link message needs, for outbox rows made directly."""
+    return {
+        "applicant_type": "self",
+        "applicant_type_label": "本人",
+        "company_code": "ISC",
+        "ticket_number": "ABCD-EFGH-JKMN-2345",
+        "link": f"{BASE_URL}/apply/t/x",
+        "expires_at": utcnow(),
+        "ttl_hours": 72,
+    }
 
 
 # --- the issuance application -------------------------------------------------------------
@@ -150,20 +244,12 @@ AGENT_ANSWERS = {
 
 
 def png_bytes(size: tuple[int, int] = (64, 40), color: str = "white") -> bytes:
-    import io
-
-    from PIL import Image
-
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
 def pdf_bytes(javascript: str | None = None) -> bytes:
-    import io
-
-    import pikepdf
-
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=(200, 200))
     if javascript:
@@ -233,4 +319,51 @@ async def submit_application(client: Any, csrf: str) -> Any:
 def approval_link_in(message: Any) -> str:
     match = APPROVE_LINK.search(text_body(message))
     assert match, text_body(message)
-    return match.group(1).removeprefix("http://testserver.local")
+    return match.group(1).removeprefix(BASE_URL)
+
+
+# --- factories ------------------------------------------------------------------------------
+
+AGENT = "agent@example.net"  # the 代理人 of submitted_by_agent()
+PRINCIPAL = AGENT_ANSWERS["cert_email"]
+
+
+async def submitted_by_agent(client: Any, smtp_sink: Any) -> str:
+    """An agent's application submitted; returns the principal's approval link (path)."""
+    csrf = await ready_application(client, smtp_sink, "agent", AGENT)
+    response = await submit_application(client, csrf)
+    assert response.headers["location"] == "/apply/complete"
+    done = await client.get("/apply/complete")
+    assert PRINCIPAL in done.text
+    request = (await wait_for_mail(smtp_sink, PRINCIPAL))[-1]
+    assert "代理 次郎" in text_body(request)
+    return approval_link_in(request)
+
+
+async def open_approval(client: Any, link: str) -> str:
+    """The principal (in another browser: no cookies) follows the link; the page's HTML."""
+    client.cookies.clear()
+    response = await client.get(link, follow_redirects=False)
+    assert response.headers["location"] == "/approve"
+    page = await client.get("/approve")
+    assert page.status_code == 200
+    assert title(page.text).startswith("申請情報の承認")
+    return str(page.text)
+
+
+async def insert_registration(
+    ticket: dict[str, Any], public_id: str, email: str, created_at: datetime
+) -> int:
+    """A registration row of this ticket (from Ticket.select(Ticket.id, Ticket.company));
+    returns its id."""
+    rows = await Registration.insert(
+        Registration(
+            public_id=public_id,
+            applicant_type="self",
+            company=ticket["company"],
+            ticket=ticket["id"],
+            email=email,
+            created_at=created_at,
+        )
+    ).returning(Registration.id)
+    return int(rows[0]["id"])

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.application.form import (
+from app.application.form import QUALIFICATIONS, VALIDITY_YEARS, fields_for, label_of
+from app.application.rules import (
     AGENT_NAME_MAX,
     KANA_MAX,
     NAME_MAX,
     ORG_MAX,
-    QUALIFICATIONS,
     ROMAN_MAX,
-    VALIDITY_YEARS,
-    fields_for,
-    label_of,
     squash,
 )
 from app.i18n import _

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from app import db
 from app.application import states
 from app.application.form import check_application
 from app.application.service import answers_of, list_applications
 from app.application.tables import Application
 from app.approval.service import request_approval
 from app.jobs import ArqQueue
+from app.mail.outbox import Outbox
 from app.settings import Settings
 from app.templating import format_japan_time, make_environment
 
@@ -40,16 +40,17 @@ async def resend_approval(settings: Settings, reference: str) -> int:
         print(f"{reference}: no application awaiting the principal's approval", file=sys.stderr)
         return 1
     cleaned, _errors = check_application(answers_of(row), row["applicant_type"])
+    # Without Redis the running app's relay enqueues the row within a minute.
+    queue = ArqQueue(settings) if settings.jobs.redis_url else None
     env = make_environment(settings)
-    now = db.utcnow()
-    engine = Application._meta.db
-    async with db.write_transaction(engine):
-        outbox_id, _expires_at = await request_approval(
-            row["id"], row["reference"], cleaned, settings, env, now
-        )
-    if settings.jobs.redis_url:
-        queue = ArqQueue(settings)
-        await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
-        await queue.close()
+    outbox = Outbox(Application._meta.db, env, settings.app.mail_domain, queue)
+    try:
+        async with outbox.transaction() as letters:
+            outbox_id, _expires_at = await request_approval(
+                letters, row["id"], row["reference"], cleaned, settings
+            )
+    finally:
+        if queue is not None:
+            await queue.close()
     print(f"{reference}: approval request {outbox_id} queued")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
@@ -28,8 +28,8 @@ from app.links.web import LinkNotLive
 from app.registration.links import APPLY_LINK, registration_for_token
 from app.web.render import INVALID, see_other, wants_fragment
 from app.web.state import form_values, services
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 # Six files of 4 MB and the form around them; beyond this the 413 page explains.
 UPLOAD_BODY_LIMIT = MAX_FILES * MAX_BYTES + 1_000_000
 
@@ -113,7 +113,7 @@ class ApplicationController(Controller):
             current,
             {**values, name: value},
             shown,
-            block=f"field_{name}",
+            field=name,
             status=INVALID if shown else 200,
             inline=wants_fragment(request),  # without htmx: the whole page, this field checked
         )
@@ -138,7 +138,7 @@ class ApplicationController(Controller):
                     request, current, errors, status=INVALID, return_to=return_to
                 )
             return see_other("/apply/confirm")
-        files = [f for f in submitted.getall("documents") if isinstance(f, UploadFile)]
+        files = [f for f in submitted.getall("documents", []) if isinstance(f, UploadFile)]
         files = [f for f in files if f.filename]
         if len(files) != 1:  # one kind per upload, so one file: each file gets its own kind
             message = (
@@ -201,11 +201,8 @@ class ApplicationController(Controller):
         message = form.agreement_error(values)
         if message:
             return await confirm_page(request, current, {"agree": message}, status=INVALID)
-        s = services(request)
         try:
-            await service.submit(
-                current.application, current.token_id, s.settings, s.engine, s.env, s.queue
-            )
+            await service.submit(current.application, current.token_id, services(request))
         except service.NotReady as exc:
             return await confirm_page(request, current, exc.errors, status=INVALID)
         except service.AlreadySubmitted:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from app.application.rules import TEXT_RULES, check_text
 from app.i18n import _
-from app.registration.form import AGENT, check_email, clean_text
+from app.registration.form import AGENT, DASHES, check_email, clean_text
 
 # Codes are also the OU prefixes: "JFBA-12345".
 QUALIFICATIONS = ("none", "JFBA", "CPA", "ACT1", "ACT2", "REA")
@@ -34,18 +33,6 @@ AFFILIATION_FIELDS = (
 )
 AGENT_FIELDS = ("agent_name", "agent_org", "agent_phone")
 ORG_FIELDS = ("org_name", "org_name_en", "corporate_number")
-
-NAME_MAX = 20
-KANA_MAX = 30
-ROMAN_MAX = 30
-ORG_MAX = 64
-AGENT_NAME_MAX = 40
-
-_DASHES = "‐‑‒–—―−ｰー-"
-_ROMAN = re.compile(r"[A-Za-z]+(?:[ '\-][A-Za-z]+)*")
-_KATAKANA = re.compile(r"[ァ-ヺー・ヽヾ ]+")
-_ORG_EN = re.compile(r"[A-Za-z0-9 &'(),\-./:]+")
-_FORBIDDEN_IN_NAMES = set('<>"&;{}[]\\|`$#%@!?=+*^~0123456789')
 
 
 def fields_for(applicant_type: str) -> tuple[str, ...]:
@@ -126,69 +113,14 @@ def corporate_number_is_valid(number: str) -> bool:
     return int(number[0]) == 9 - total % 9
 
 
-def to_katakana(text: str) -> str:
-    """Hiragana typed by habit becomes katakana; half-width kana is widened by NFKC."""
-    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
-
-
-def romanise_case(text: str) -> str:
-    """'yamada' or 'YAMADA' -> 'Yamada'; mixed case ('McDonald') is kept as typed."""
-    if text.islower() or text.isupper():
-        return "".join(part.capitalize() for part in re.split(r"([ '\-])", text))
-    return text
-
-
-def squash(raw: str | None) -> str:
-    return " ".join(clean_text(raw).split())
-
-
 def _digits(raw: str | None) -> str:
     text = clean_text(raw)
-    return "".join(c for c in text if not c.isspace() and c not in _DASHES)
-
-
-def _check_name(value: str, label: str, maximum: int) -> str | None:
-    if not value:
-        return _("{label}を入力してください。").format(label=label)
-    if len(value) > maximum:
-        return _("{label}は{maximum}文字以内で入力してください。").format(
-            label=label, maximum=maximum
-        )
-    if any(c in _FORBIDDEN_IN_NAMES or unicodedata.category(c)[0] == "C" for c in value):
-        return _("{label}に使用できない文字（数字や記号）が含まれています。").format(label=label)
-    return None
-
-
-def _check_kana(value: str, label: str) -> str | None:
-    if not value:
-        return _("{label}を入力してください。").format(label=label)
-    if len(value) > KANA_MAX:
-        return _("{label}は{maximum}文字以内で入力してください。").format(
-            label=label, maximum=KANA_MAX
-        )
-    if not _KATAKANA.fullmatch(value):
-        return _("{label}は全角カタカナで入力してください。").format(label=label)
-    return None
-
-
-def _check_roman(value: str, label: str) -> str | None:
-    if not value:
-        return _("{label}を入力してください。").format(label=label)
-    if len(value) > ROMAN_MAX:
-        return _("{label}は{maximum}文字以内で入力してください。").format(
-            label=label, maximum=ROMAN_MAX
-        )
-    if not _ROMAN.fullmatch(value):
-        return _(
-            "{label}は半角英字で入力してください（使用できる記号は空白、ハイフン、"
-            "アポストロフィのみ。例: Yamada）。"
-        ).format(label=label)
-    return None
+    return "".join(c for c in text if not c.isspace() and c not in DASHES)
 
 
 def check_phone(raw: str | None, label: str) -> tuple[str, str | None]:
     text = clean_text(raw)
-    shown = "".join("-" if c in _DASHES else c for c in text)
+    shown = "".join("-" if c in DASHES else c for c in text)
     shown = " ".join(shown.split())
     digits = "".join(c for c in shown if c not in " -()")
     if not digits:
@@ -210,92 +142,58 @@ def check_application(
     cleaned: dict[str, str] = {}
     errors: dict[str, str] = {}
 
-    def label(name: str) -> str:
-        return label_of(name, applicant_type)
-
-    for name in ("family_name", "given_name"):
-        cleaned[name] = squash(values.get(name))
-        if message := _check_name(cleaned[name], label(name), NAME_MAX):
-            errors[name] = message
-    for name in ("family_name_kana", "given_name_kana"):
-        cleaned[name] = to_katakana(squash(values.get(name)))
-        if message := _check_kana(cleaned[name], label(name)):
-            errors[name] = message
-    for name in ("family_name_roman", "given_name_roman"):
-        typed = squash(values.get(name))
-        message = _check_roman(typed, label(name))
-        cleaned[name] = typed if message else romanise_case(typed)
+    def keep(name: str, result: tuple[str, str | None]) -> None:
+        cleaned[name], message = result
         if message:
             errors[name] = message
 
+    def text(name: str) -> None:
+        keep(name, check_text(values.get(name), label_of(name, applicant_type), TEXT_RULES[name]))
+
+    for name in SUBJECT_FIELDS:
+        if name in TEXT_RULES:  # the names: kanji, kana, romaji
+            text(name)
     email, email_error = check_email(values.get("cert_email", ""))
-    cleaned["cert_email"] = email
-    if email_error:
-        errors["cert_email"] = email_error
-    elif (
-        applicant_type == AGENT
+    if (
+        not email_error
+        and applicant_type == AGENT
         and registration_email
         and email.casefold() == registration_email.casefold()
     ):
-        errors["cert_email"] = _(
+        email_error = _(
             "代理人ご自身のメールアドレスは使用できません。"
             "証明書の発行対象者（本人）のメールアドレスを入力してください。"
         )
-    cleaned["phone"], phone_error = check_phone(values.get("phone"), label("phone"))
-    if phone_error:
-        errors["phone"] = phone_error
+    keep("cert_email", (email, email_error))
+    keep("phone", check_phone(values.get("phone"), label_of("phone", applicant_type)))
 
-    _check_affiliation(values, cleaned, errors)
+    _check_affiliation(values, cleaned, errors, text)
 
     if applicant_type == AGENT:
-        cleaned["agent_name"] = squash(values.get("agent_name"))
-        if message := _check_name(cleaned["agent_name"], label("agent_name"), AGENT_NAME_MAX):
-            errors["agent_name"] = message
-        cleaned["agent_org"] = squash(values.get("agent_org"))
-        if message := _check_text(cleaned["agent_org"], label("agent_org"), ORG_MAX):
-            errors["agent_org"] = message
-        cleaned["agent_phone"], phone_error = check_phone(
-            values.get("agent_phone"), label("agent_phone")
+        text("agent_name")
+        text("agent_org")
+        keep(
+            "agent_phone",
+            check_phone(values.get("agent_phone"), label_of("agent_phone", applicant_type)),
         )
-        if phone_error:
-            errors["agent_phone"] = phone_error
 
     order = fields_for(applicant_type)
     return cleaned, {name: errors[name] for name in order if name in errors}
 
 
-def _check_text(value: str, label: str, maximum: int) -> str | None:
-    if not value:
-        return _("{label}を入力してください。").format(label=label)
-    if len(value) > maximum:
-        return _("{label}は{maximum}文字以内で入力してください。").format(
-            label=label, maximum=maximum
-        )
-    if any(unicodedata.category(c)[0] == "C" or c in "<>" for c in value):
-        return _("{label}に使用できない文字が含まれています。").format(label=label)
-    return None
-
-
 def _check_affiliation(
-    values: Mapping[str, str], cleaned: dict[str, str], errors: dict[str, str]
+    values: Mapping[str, str],
+    cleaned: dict[str, str],
+    errors: dict[str, str],
+    text: Callable[[str], None],
 ) -> None:
     include = clean_text(values.get("include_org"))
     cleaned["include_org"] = include if include in ("yes", "no") else ""
     if not cleaned["include_org"]:
         errors["include_org"] = _("証明書に組織名を記載するかどうかを選択してください。")
     if include == "yes":
-        cleaned["org_name"] = squash(values.get("org_name"))
-        if message := _check_text(cleaned["org_name"], label_of("org_name"), ORG_MAX):
-            errors["org_name"] = message
-        cleaned["org_name_en"] = squash(values.get("org_name_en"))
-        if not cleaned["org_name_en"]:
-            errors["org_name_en"] = _("組織名（英語表記）を入力してください。")
-        elif len(cleaned["org_name_en"]) > ORG_MAX:
-            errors["org_name_en"] = _("組織名（英語表記）は64文字以内で入力してください。")
-        elif not _ORG_EN.fullmatch(cleaned["org_name_en"]):
-            errors["org_name_en"] = _(
-                "組織名（英語表記）は半角英数字と記号（& ' ( ) , - . / :）で入力してください。"
-            )
+        text("org_name")
+        text("org_name_en")
         number = _digits(values.get("corporate_number"))
         cleaned["corporate_number"] = number
         if not number:

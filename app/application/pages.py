@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
 from litestar.response import Response
 
 from app.application import form, service, states
@@ -23,8 +22,8 @@ from app.application.uploads import documents_of
 from app.registration.flow import lanes
 from app.registration.form import applicant_type_label
 from app.web.render import page, see_other
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 FORM = "application/form.html.jinja2"
 DOCUMENTS = "application/documents.html.jinja2"
 CONFIRM = "application/confirm.html.jinja2"
@@ -62,6 +61,7 @@ async def form_page(
     *,
     status: int = 200,
     block: str | None = None,
+    field: str = "",
     saved: bool = False,
     return_to: str = "",
     inline: bool = False,
@@ -82,8 +82,10 @@ async def form_page(
         else "",
         "return_to": return_to if return_to == "confirm" else "",
         "inline": inline,
+        "field_name": field,  # the inline check's fragment: the block `field`, for this one
     }
-    return page(request, FORM, context, block=block or "application_main", status=status)
+    block = "field" if field else block or "application_main"
+    return page(request, FORM, context, block=block, status=status)
 
 
 async def documents_page(

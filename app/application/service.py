@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import jinja2
-from piccolo.engine.base import Engine
 from ulid import ULID
 
 from app.application import states, workflow
@@ -29,11 +27,9 @@ from app.application.uploads import documents_of
 from app.application.workflow import APPLICANT, Actor
 from app.approval.service import request_approval
 from app.db import is_unique_violation, utcnow, write_transaction
-from app.jobs import JobQueue
-from app.mail.service import queue_message
 from app.registration.form import TICKET_ALPHABET, applicant_type_label
 from app.registration.tables import AccessToken, Registration, Ticket
-from app.settings import Settings
+from app.web.state import Services
 
 # An agent's application goes on to the principal as part of its submission.
 AGENT_ROUTING = Actor.system("submit")
@@ -183,10 +179,7 @@ def summary_rows(
 async def submit(
     application: dict[str, Any],
     token_id: int,
-    settings: Settings,
-    engine: Engine,
-    env: jinja2.Environment,
-    queue: JobQueue,
+    services: Services,
     now: datetime | None = None,
 ) -> Submitted:
     """One transaction: consume the access token (once, whoever races), mark the ticket used,
@@ -200,8 +193,7 @@ async def submit(
     if errors:
         raise NotReady(errors)
     cleaned, _errors = check_application(answers, applicant_type, registration_email)
-    outbox: list[int] = []
-    async with write_transaction(engine):
+    async with services.outbox.transaction(now) as letters:
         consumed = (
             await AccessToken.update({AccessToken.used_at: now})
             .where(
@@ -246,23 +238,13 @@ async def submit(
         if applicant_type == "agent":
             await workflow.move(moved, states.AWAITING_PRINCIPAL, AGENT_ROUTING)
             status = states.AWAITING_PRINCIPAL
-            outbox_id, context["approval_expires"] = await request_approval(
-                application["id"], reference, cleaned, settings, env, now
+            _outbox_id, context["approval_expires"] = await request_approval(
+                letters, application["id"], reference, cleaned, services.settings
             )
-            outbox.append(outbox_id)
-        outbox.append(
-            await queue_message(
-                env,
-                "application_submitted",
-                registration_email,
-                {**context, "status": status},
-                settings.app.mail_domain,
-                now,
-            )
+        await letters.add(
+            "application_submitted", registration_email, {**context, "status": status}
         )
-    for outbox_id in outbox:
-        await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
-    return Submitted(reference, status, tuple(outbox))
+    return Submitted(reference, status, tuple(letters.ids))
 
 
 async def _registration_email(registration_id: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath
 from litestar.response import Response
 
@@ -20,8 +20,8 @@ from app.links.web import LinkNotLive
 from app.registration.flow import lanes
 from app.web.render import INVALID, page, see_other
 from app.web.state import form_values, services
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 REVIEW = "approval/review.html.jinja2"
 
 
@@ -94,11 +94,8 @@ class ApprovalController(Controller):
         decision, errors, kept = check_decision(await form_values(request))
         if decision is None:
             return await _review(request, application, kept, errors, status=INVALID)
-        s = services(request)
         try:
-            await approval.decide(
-                token_id, decision.approve, decision.reason, s.settings, s.engine, s.env, s.queue
-            )
+            await approval.decide(token_id, decision.approve, decision.reason, services(request))
         except approval.DecisionTaken:
             return await _after_decision(request, token_id) or see_other("/approve/link/used")
         return _done(request, decision.approve, application["reference"])

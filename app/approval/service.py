@@ -6,23 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import jinja2
-from piccolo.engine.base import Engine
-
 from app.application import states, workflow
 from app.application.answers import answers_of
 from app.application.form import check_application
 from app.application.subject import subject_of
 from app.application.tables import Application, ApprovalToken
 from app.application.workflow import PRINCIPAL
-from app.db import utcnow, write_transaction
-from app.jobs import JobQueue
+from app.db import utcnow
 from app.links import tokens
 from app.links.kinds import LinkKind
-from app.mail.service import queue_message
+from app.mail.outbox import Letters
 from app.registration.links import mint_access_link
 from app.registration.tables import Registration
 from app.settings import Settings
+from app.web.state import Services
 
 APPROVE_LINK = LinkKind("approve", ApprovalToken, session_key="approve_token", landing="/approve")
 
@@ -52,18 +49,16 @@ async def create_approval_link(
 
 
 async def request_approval(
+    letters: Letters,
     application_id: int,
     reference: str,
     cleaned: dict[str, str],
     settings: Settings,
-    env: jinja2.Environment,
-    now: datetime,
 ) -> tuple[int, datetime]:
     """A fresh approval link and its mail to the principal (the certificate's address), in
     the caller's transaction: (outbox id, the link's expiry)."""
-    link, expires_at = await create_approval_link(application_id, settings, now)
-    outbox_id = await queue_message(
-        env,
+    link, expires_at = await create_approval_link(application_id, settings, letters.now)
+    outbox_id = await letters.add(
         "principal_approval_request",
         cleaned["cert_email"],
         {
@@ -73,8 +68,6 @@ async def request_approval(
             "expires_at": expires_at,
             "agent_name": cleaned.get("agent_name", ""),
         },
-        settings.app.mail_domain,
-        now,
     )
     return outbox_id, expires_at
 
@@ -108,16 +101,13 @@ async def decide(
     token_id: int,
     approve: bool,
     reason: str,
-    settings: Settings,
-    engine: Engine,
-    env: jinja2.Environment,
-    queue: JobQueue,
+    services: Services,
     now: datetime | None = None,
 ) -> Decision:
     """One transaction: consume the approval token, move the application, tell the agent
     (with a fresh link to correct and re-send when declined)."""
     now = now or utcnow()
-    async with write_transaction(engine):
+    async with services.outbox.transaction(now) as letters:
         consumed = await tokens.consume(ApprovalToken, token_id, now, ApprovalToken.application)
         if consumed is None:
             raise DecisionTaken()
@@ -153,10 +143,7 @@ async def decide(
         }
         if not approve:
             context["link"], context["expires_at"] = await mint_access_link(
-                registration, settings, now
+                registration, services.settings, now
             )
-        outbox_id = await queue_message(
-            env, "principal_outcome", registration["email"], context, settings.app.mail_domain, now
-        )
-    await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
+        outbox_id = await letters.add("principal_outcome", registration["email"], context)
     return Decision(approve, outbox_id)

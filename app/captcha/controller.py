@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response
 
 from app.captcha import render, service
 from app.web.state import services
-
-Req = Request[Any, Any, Any]
+from app.web.types import Req
 
 
 class CaptchaController(Controller):

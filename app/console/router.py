@@ -8,6 +8,7 @@ from litestar import Router
 from app.console.accounts.admin import OperatorsController
 from app.console.accounts.controller import AccountsController
 from app.console.accounts.setup import SetupController
+from app.console.audit.controller import AuditController
 from app.console.controller import HomeController
 from app.console.guards import Forbidden, NotSignedIn, signed_in
 from app.console.web import forbidden, not_signed_in
@@ -19,7 +20,13 @@ PREFIX = "/console"
 def console_router(settings: Settings) -> Router:
     return Router(
         path=PREFIX,
-        route_handlers=[HomeController, AccountsController, SetupController, OperatorsController],
+        route_handlers=[
+            HomeController,
+            AccountsController,
+            SetupController,
+            OperatorsController,
+            AuditController,
+        ],
         guards=[signed_in],
         exception_handlers={NotSignedIn: not_signed_in, Forbidden: forbidden},  # type: ignore[dict-item]
     )

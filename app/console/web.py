@@ -31,6 +31,7 @@ def nav_items() -> tuple[NavItem, ...]:
     return (
         NavItem("/console", _("ホーム"), Permission.CONSOLE),
         NavItem("/console/operators", _("オペレーター管理"), Permission.MANAGE_OPERATORS),
+        NavItem("/console/audit", _("監査ログ"), Permission.READ_AUDIT),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
 from litestar.response import Response
 
 from app.links import tokens
@@ -13,8 +12,8 @@ from app.links.kinds import LinkKind
 from app.links.tokens import LinkState
 from app.web.render import page, see_other
 from app.web.state import services
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 STATE_TEMPLATE = "links/state.html.jinja2"
 SHOWN_STATES = frozenset(s.value for s in LinkState) - {LinkState.VALID.value}
 

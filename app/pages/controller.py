@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.response import Response
 
 from app.web.render import page
-
-Req = Request[Any, Any, Any]
+from app.web.types import Req
 
 
 class PagesController(Controller):

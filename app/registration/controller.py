@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
@@ -17,13 +17,12 @@ from app.registration.flow import lanes
 from app.registration.form import Step1Data
 from app.web.render import INVALID, page, see_other, wants_fragment
 from app.web.state import form_values, services
+from app.web.types import Req
 
 STEP1 = "registration/step1.html.jinja2"
 CONFIRM = "registration/confirm.html.jinja2"
 INLINE_FIELDS = ("company_code", "ticket_number", "email", "email_confirm")
 STEP1_DATA = ("applicant_type", "company_code", "ticket_number", "email", "nonce")
-
-Req = Request[Any, Any, Any]
 
 
 async def _step1(
@@ -36,7 +35,7 @@ async def _step1(
 ) -> Response[Any]:
     s = services(request)
     applicant_type = values.get("applicant_type", "")
-    chosen = applicant_type in form.APPLICANT_TYPES or block == "field_captcha"
+    chosen = applicant_type in form.APPLICANT_TYPES or block == "captcha"
     # No challenge until a type is chosen: the fields cannot be used before that.
     challenge = captcha.create_challenge(s.settings.registration, s.captcha_key) if chosen else None
     values = {k: v for k, v in values.items() if k != "captcha_answer"}
@@ -123,8 +122,9 @@ class RegistrationController(Controller):
                 "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
                 "company_options": await _company_options(),
                 "inline": True,
+                "field_name": name,
             },
-            block=f"field_{name}",
+            block="field",
             status=status,
         )
 
@@ -132,7 +132,7 @@ class RegistrationController(Controller):
     async def new_captcha(self, request: Req) -> Response[Any]:
         if request.headers.get("hx-request") != "true":
             return see_other("/register/step1")
-        return await _step1(request, {}, {}, block="field_captcha")
+        return await _step1(request, {}, {}, block="captcha")
 
     @get("/confirm")
     async def confirm(self, request: Req) -> Response[Any]:
@@ -159,7 +159,7 @@ class RegistrationController(Controller):
         s = services(request)
         data = Step1Data(**{k: draft[k] for k in STEP1_DATA})
         try:
-            registered = await service.register(data, s.settings, s.engine, s.env, s.queue)
+            registered = await service.register(data, s)
             email, expires_at = registered.email, registered.expires_at
         except service.AlreadyRegistered as earlier:
             # A replay or a second click: the draft registered already; show that outcome.

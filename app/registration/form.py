@@ -20,7 +20,8 @@ TICKET_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TICKET_GROUPS = 4
 TICKET_GROUP_SIZE = 4
 _TICKET_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_DASHES = "-‐‑‒–—―ー−ｰ"
+# Every dash, hyphen and long-vowel mark people type into numbers (tickets, 法人番号, phones).
+DASHES = "-‐‑‒–—―ー−ｰ"
 EMAIL_MAX_LENGTH = 254
 
 # Field order: the order of the page, so the error summary follows it.
@@ -60,7 +61,7 @@ def clean_text(raw: str | None) -> str:
 def normalise_ticket(raw: str) -> str | None:
     """'abcd efgh-ijkm-0123' -> 'ABCD-EFGH-1JKM-0123'; None when it cannot be a ticket."""
     text = unicodedata.normalize("NFKC", raw).upper()
-    compact = "".join(c for c in text if not c.isspace() and c not in _DASHES)
+    compact = "".join(c for c in text if not c.isspace() and c not in DASHES)
     compact = compact.translate(_TICKET_LOOKALIKES)
     if len(compact) != TICKET_GROUPS * TICKET_GROUP_SIZE:
         return None

@@ -7,22 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import jinja2
-from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from ulid import ULID
 
 from app.captcha import service as captcha
-from app.db import is_unique_violation, utcnow, write_transaction
-from app.jobs import JobQueue
+from app.db import is_unique_violation, utcnow
 from app.links.tokens import hash_token, new_token
-from app.mail.service import queue_message
 from app.registration import form
 from app.registration.companies import company_exists, company_id
 from app.registration.form import Step1Data, TicketState
 from app.registration.links import link_url
 from app.registration.tables import AccessToken, DraftUse, Registration, Ticket
-from app.settings import Settings
+from app.web.state import Services
 
 
 class TicketUnavailable(Exception):
@@ -141,14 +137,7 @@ REGISTER_PG = (
 TICKET_USED_AT = "SELECT used_at FROM ticket WHERE number = {} AND company = {}"
 
 
-async def register(
-    data: Step1Data,
-    settings: Settings,
-    engine: Engine,
-    env: jinja2.Environment,
-    queue: JobQueue,
-    now: datetime | None = None,
-) -> Registered:
+async def register(data: Step1Data, services: Services, now: datetime | None = None) -> Registered:
     """One transaction: registration, a fresh token superseding live ones, the guidance mail,
     and the draft's nonce taken, so a draft registers once (AlreadyRegistered after that).
 
@@ -157,7 +146,7 @@ async def register(
     run one after another and exactly one token stays live.
     """
     try:
-        return await _register(data, settings, engine, env, queue, now or utcnow())
+        return await _register(data, services, now or utcnow())
     except TicketUnavailable:
         earlier = await _registered_with(data.nonce)
         if earlier is not None:  # a replay after the application used the ticket
@@ -190,25 +179,19 @@ async def _registered_with(nonce: str) -> AlreadyRegistered | None:
     return AlreadyRegistered(str(row["email"]), token["expires_at"])
 
 
-async def _register(
-    data: Step1Data,
-    settings: Settings,
-    engine: Engine,
-    env: jinja2.Environment,
-    queue: JobQueue,
-    now: datetime,
-) -> Registered:
+async def _register(data: Step1Data, services: Services, now: datetime) -> Registered:
+    settings = services.settings
     token = new_token()
     expires_at = now + timedelta(hours=settings.registration.token_ttl_hours)
     public_id = str(ULID())
-    async with write_transaction(engine):
+    async with services.outbox.transaction(now) as letters:
         company = await company_id(data.company_code)  # companies are never deleted
         locked = await Ticket.raw(LOCK_TICKET, now, data.ticket_number, company or -1)
         if company is None or not locked:
             raise TicketUnavailable(data.ticket_number)
         ticket_id = locked[0]["id"]
         row = (public_id, data.applicant_type, company, ticket_id, data.email, now)
-        if isinstance(engine, PostgresEngine):
+        if isinstance(services.engine, PostgresEngine):
             # One round trip for four statements; the ticket is locked already, so this
             # statement's snapshot sees every token committed before the lock was granted.
             await Registration.raw(
@@ -225,8 +208,7 @@ async def _register(
             await AccessToken.raw(
                 INSERT_TOKEN, hash_token(token), inserted[0]["id"], ticket_id, now, expires_at
             )
-        outbox_id = await queue_message(
-            env,
+        outbox_id = await letters.add(
             "registration_link",
             data.email,
             {
@@ -238,8 +220,5 @@ async def _register(
                 "expires_at": expires_at,
                 "ttl_hours": settings.registration.token_ttl_hours,
             },
-            domain=settings.app.mail_domain,
-            now=now,
         )
-    await queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
     return Registered(public_id, data.email, expires_at, outbox_id, token)

@@ -13,6 +13,9 @@ from app.i18n import _
 
 log = logging.getLogger("jcan.web")
 
+# The client errors with words of their own; any other 4xx shows the 400 page's.
+KNOWN = (400, 403, 404, 405, 413, 429)
+
 
 def _messages(status: int) -> tuple[str, str]:
     table = {
@@ -50,7 +53,7 @@ def _messages(status: int) -> tuple[str, str]:
 
 
 def _page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
-    heading, detail = _messages(status)
+    heading, detail = _messages(status if status >= 500 or status in KNOWN else 400)
     if status == 413 and request.url.path != "/apply/documents":  # a form, not an upload
         detail = _(
             "入力された内容が長すぎます。前の画面に戻り、各項目を指定された文字数以内で"
@@ -64,14 +67,21 @@ def _page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
     )
 
 
+def _path(request: Request[Any, Any, Any]) -> str:
+    # From the scope, not request.url: building the URL fails on some junk (a bad Host).
+    return str(request.scope.get("path", ""))
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    status = exc.status_code if exc.status_code in (400, 403, 404, 405, 413, 429) else 500
+    # Any other client error keeps its status with the 400 page's words: the client's fault
+    # is never logged as ours.
+    status = exc.status_code if 400 <= exc.status_code < 500 else 500
     if status == 500:
-        log.error("HTTP %s on %s %s", exc.status_code, request.method, request.url.path)
+        log.error("HTTP %s on %s %s", exc.status_code, request.method, _path(request))
     return _page(request, status)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The path only: query strings and bodies may carry personal data or tokens.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, _path(request))
     return _page(request, 500)

@@ -5,22 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2_fragments.litestar import HTMXBlockTemplate
-from litestar import Request
 from litestar.response import Redirect
+
+from app.web.types import Req
 
 # Re-rendered invalid forms answer 422: honest for machines, and htmx is told to swap it
 # (responseHandling in templates/base.html.jinja2).
 INVALID = 422
 
 
-def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+def wants_fragment(request: Req) -> bool:
     """An htmx request that targets part of a page (not a boosted navigation)."""
     headers = request.headers
     return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
 
 
 def page(
-    request: Request[Any, Any, Any],
+    request: Req,
     template: str,
     context: dict[str, Any],
     *,

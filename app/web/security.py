@@ -13,6 +13,7 @@ from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import SerializationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import (
     ClientSideSessionBackend,
@@ -122,7 +123,12 @@ class SessionCookies(ClientSideSessionBackend):
     async def load_from_connection(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> dict[str, Any]:
-        data = await super().load_from_connection(connection)
+        try:
+            data = await super().load_from_connection(connection)
+        except (SerializationException, LookupError, TypeError, ValueError):
+            # A forged cookie (Litestar reads its clear-text expiry before the signature
+            # check and ignores only some of the ways that can fail): no session.
+            data = {}
         connection.scope[_LOADED] = copy.deepcopy(data)  # type: ignore[literal-required]
         return data
 
@@ -154,13 +160,18 @@ def session_config(settings: Settings) -> CookieBackendConfig:
     )
 
 
+def client_address(request: Request[Any, Any, Any], trusted_proxy: bool) -> str:
+    """The client's address: from X-Forwarded-For only behind our own proxy (TRUSTED_PROXY)."""
+    if trusted_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
 def _client_address(trusted_proxy: bool) -> Any:
     def identify(request: Request[Any, Any, Any]) -> str:
-        if trusted_proxy:
-            forwarded = request.headers.get("x-forwarded-for", "")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
-        return request.client.host if request.client else "unknown"
+        return client_address(request, trusted_proxy)
 
     return identify
 

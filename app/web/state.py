@@ -1,13 +1,12 @@
-"""What handlers reach through request.app.state: settings, engine, templates, job queue."""
+"""What handlers reach through request.app.state: settings, engine, templates, job queue, and
+the outbox that feature services write mail through."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import jinja2
-from litestar import Request
 from piccolo.engine.base import Engine
 from piccolo.table import Table
 
@@ -15,7 +14,9 @@ from app import db
 from app.captcha import render as captcha_render
 from app.captcha.service import challenge_key
 from app.jobs import JobQueue
+from app.mail.outbox import Outbox
 from app.settings import Settings
+from app.web.types import Req
 
 
 @dataclass
@@ -26,9 +27,11 @@ class Services:
     queue: JobQueue
     tables: Sequence[type[Table]]
     captcha_key: bytes = field(init=False, repr=False)
+    outbox: Outbox = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.captcha_key = challenge_key(self.settings.app)
+        self.outbox = Outbox(self.engine, self.env, self.settings.app.mail_domain, self.queue)
 
     async def start(self) -> None:
         """Open what the app needs: tables bound to this engine, its pool, the job queue."""
@@ -42,12 +45,12 @@ class Services:
         captcha_render.shutdown()
 
 
-def services(request: Request[Any, Any, Any]) -> Services:
+def services(request: Req) -> Services:
     result: Services = request.app.state.services
     return result
 
 
-async def form_values(request: Request[Any, Any, Any]) -> dict[str, str]:
+async def form_values(request: Req) -> dict[str, str]:
     """The posted form as plain strings (the last value of repeated names)."""
     form = await request.form()
     return {key: value for key, value in form.items() if isinstance(value, str)}

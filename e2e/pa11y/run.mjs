@@ -16,17 +16,8 @@ const results = await pa11y(url, {
   headers: cookie ? { Cookie: cookie } : {},
   chromeLaunchConfig: {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    // The flags the browser suite uses (ARCHITECTURE.md: Debian's Chromium, no sandbox here).
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
+    // The flags the browser suite uses (e2e/conftest.py CHROMIUM_ARGS, passed by e2e/a11y.py).
+    args: JSON.parse(process.env.CHROMIUM_ARGS || "[]"),
   },
 });
 process.stdout.write(JSON.stringify(results.issues));

@@ -5,8 +5,8 @@
 Order: the ceiling; each page alone and then again while CAPTCHAs are generated (back to
 back, so the comparison is not spoilt by a change in the machine's other load); the CAPTCHA
 image; the registration sequence; the ceiling again (its two runs show how steady the machine
-was); mail; sweep; peak memory. Exit status 1 when a load answered errors (a broken bench),
-not for a missed target.
+was); mail; sweep; audit verify; peak memory. Exit status 1 when a load answered errors (a
+broken bench), not for a missed target.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from tests.benchmarks import mail_load, sweep_load
+from tests.benchmarks import audit_load, mail_load, sweep_load
 from tests.benchmarks.report import Report, Row, append, machine, section, versions
 from tests.benchmarks.stack import CAPTCHA_ANSWER, COMPANY, Stack, children, peak_rss_mb
 from tests.benchmarks.web_load import Load, LoadResult, Scenario, ensure_wrk, open_session
@@ -32,6 +32,7 @@ CAPTCHA_P99_MOVE = 0.20
 CAPTCHA_BACKGROUND_CONNECTIONS = 2
 MAIL_RATIO = 0.50
 SWEEP_RATIO = 2.0
+AUDIT_RATIO = 2.0
 APP_RSS_MB = 150.0
 WORKER_RSS_MB = 120.0
 WARM_UP_SECONDS = 2.0
@@ -205,6 +206,22 @@ def sweep_row(report: Report, stack: Stack) -> None:
     )
 
 
+def audit_row(report: Report, stack: Stack) -> None:
+    print("Audit: jcan audit verify over a million rows vs a raw hashlib loop ...", flush=True)
+    audit = asyncio.run(audit_load.run(stack.settings()))
+    print(f"  verify {audit.verify_seconds:.2f} s, raw loop {audit.raw_seconds:.2f} s", flush=True)
+    report.add(
+        Row(
+            f"audit: `jcan audit verify` over {audit.rows:,} chained rows vs a raw hashlib loop "
+            "over the same batched reads",
+            f"{audit.verify_seconds:.2f} s vs {audit.raw_seconds:.2f} s",
+            ratio=f"{audit.ratio:.2f}×",
+            target=f"≤ {AUDIT_RATIO:.0f}×",
+            passed=audit.ratio <= AUDIT_RATIO,
+        )
+    )
+
+
 def memory_rows(report: Report, app_mb: float, helpers_mb: float, worker_mb: float) -> None:
     report.add(
         Row(
@@ -250,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         helpers_mb = sum(peak_rss_mb(pid) for pid in children(stack.app_worker_pid()))
         mail_row(report, stack)
         sweep_row(report, stack)
+        audit_row(report, stack)
         worker_mb = peak_rss_mb(stack.worker_pid())
         memory_rows(report, app_mb, helpers_mb, worker_mb)
     finally:

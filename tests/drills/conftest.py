@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RUN_ID, free_port
 from tests.drills.services import (
     DrillSink,
     RedisServer,
@@ -19,6 +18,7 @@ from tests.drills.services import (
     leftover_processes,
     marked_environment,
 )
+from tests.support.services import RUN_ID, free_port
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -69,30 +69,13 @@ def drill_settings(
 
 @pytest.fixture
 async def portal(drill_settings: Any) -> AsyncIterator[Any]:
-    """An httpx client speaking ASGI to the app (web tier) of this drill, with fresh demo data:
-    companies ISC and OTHER, three ISC tickets in `portal.tickets`."""
-    import httpx
+    """A client of the app (web tier) of this drill (tests.helpers.client_for), with fresh demo
+    data (tests.helpers.add_demo_data): three ISC tickets in `portal.tickets`."""
+    from tests.helpers import add_demo_data, client_for
 
-    from app.asgi import create_app
-    from app.registration.companies import add_company, issue_tickets
-    from tests.conftest import _clean
-
-    application = create_app(drill_settings)
-    services = application.state.services
-    await services.start()
-    try:
-        transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver.local"
-        ) as client:
-            await _clean()
-            await add_company("ISC", "インタセクト・コミュニケーションズ株式会社")
-            await add_company("OTHER", "別会社株式会社")
-            client.tickets = await issue_tickets("ISC", 3)  # type: ignore[attr-defined]
-            client.captcha_key = services.captcha_key  # type: ignore[attr-defined]
-            yield client
-    finally:
-        await services.stop()
+    async with client_for(drill_settings) as client:
+        await add_demo_data(client)
+        yield client
 
 
 @pytest.fixture

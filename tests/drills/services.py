@@ -16,7 +16,7 @@ from email import policy
 from pathlib import Path
 from typing import IO, Any
 
-from tests.conftest import RUN_ID
+from tests.support.services import RUN_ID
 
 # Set in the environment of every process a drill starts, so a final check can find leftovers.
 MARKER = "JCAN_DRILL_RUN"

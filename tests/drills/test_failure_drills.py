@@ -20,9 +20,9 @@ import pytest
 
 from app.db import utcnow
 from app.mail.tables import FAILED, PENDING, SENDING, SENT, OutboxMessage
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.drills.services import JCAN, DrillSink, RedisServer, WorkerProcess, wait_until
 from tests.helpers import register
+from tests.support.services import TEST_DATABASE_URL, TEST_REDIS_URL
 
 if not (TEST_DATABASE_URL and TEST_REDIS_URL):
     pytest.skip(

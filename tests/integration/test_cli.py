@@ -77,11 +77,11 @@ async def test_outbox_list_failed_and_retry(client, app, smtp_sink):
     from app.mail.service import queue_message
     from app.mail.tables import PENDING, OutboxMessage
     from tasks.send_mail import send_mail
-    from tests.tasks.test_jobs import _mail_context
+    from tests.helpers import mail_context
 
     s = app.state.services
     outbox_id = await queue_message(
-        s.env, "registration_link", "gone@example.com", _mail_context(), "x"
+        s.env, "registration_link", "gone@example.com", mail_context(), "x"
     )
     smtp_sink.reply = "550 5.1.1 no such user"
     assert await send_mail({"settings": s.settings}, outbox_id) == "failed"

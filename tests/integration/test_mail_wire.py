@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from app.mail.backends import PermanentMailError, SmtpBackend
 from app.mail.compose import build_message
-from tests.conftest import free_port
+from tests.support.services import free_port
 
 
 class Keep:

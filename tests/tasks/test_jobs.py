@@ -13,7 +13,7 @@ from app.registration.tables import AccessToken
 from tasks.relay import relay_outbox
 from tasks.send_mail import send_mail
 from tasks.sweep import sweep_expired
-from tests.helpers import register, wait_for_mail
+from tests.helpers import mail_context, register, wait_for_mail, wait_for_status
 
 
 class RecordingQueue:
@@ -30,7 +30,7 @@ async def test_a_lost_enqueue_is_repaired_by_the_relay(client, app, smtp_sink):
 
     s = app.state.services
     outbox_id = await queue_message(
-        s.env, "registration_link", "late@example.com", _mail_context(), "x"
+        s.env, "registration_link", "late@example.com", mail_context(), "x"
     )
     assert smtp_sink.to("late@example.com") == []
     queue = RecordingQueue()
@@ -52,7 +52,7 @@ async def test_permanent_smtp_refusal_marks_the_row_failed_without_retry(client,
 
     s = app.state.services
     outbox_id = await queue_message(
-        s.env, "registration_link", "nobody@example.com", _mail_context(), "x"
+        s.env, "registration_link", "nobody@example.com", mail_context(), "x"
     )
     smtp_sink.reply = "550 5.1.1 no such user"
     assert await send_mail({"settings": s.settings}, outbox_id) == "failed"
@@ -69,9 +69,9 @@ async def test_unreachable_smtp_is_retried_later_with_backoff(client, app, varia
 
     s = app.state.services
     outbox_id = await queue_message(
-        s.env, "registration_link", "retry@example.com", _mail_context(), "x"
+        s.env, "registration_link", "retry@example.com", mail_context(), "x"
     )
-    from tests.conftest import free_port
+    from tests.support.services import free_port
 
     dead = variant(mail={"smtp_port": free_port(), "smtp_timeout": 1.0})
     try:
@@ -131,29 +131,6 @@ async def test_sweep_removes_only_what_is_expired(client, smtp_sink):
     assert await sweep_expired({}) == {"captcha_challenges": 0, "access_tokens": 0}
 
 
-async def wait_for_status(status: str, timeout: float = 10.0) -> dict:
-    import asyncio
-
-    for _ in range(int(timeout / 0.05)):
-        row = await OutboxMessage.select().first()
-        if row and row["status"] == status:
-            return row
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"outbox row never reached {status}: {row}")
-
-
-def _mail_context() -> dict:
-    return {
-        "applicant_type": "self",
-        "applicant_type_label": "本人",
-        "company_code": "ISC",
-        "ticket_number": "ABCD-EFGH-JKMN-2345",
-        "link": "http://testserver.local/apply/t/x",
-        "expires_at": utcnow(),
-        "ttl_hours": 72,
-    }
-
-
 async def test_a_claim_lost_with_its_worker_is_relayed_under_a_fresh_job_id(client, app):
     """The dead worker's job id stays taken in Redis: the relay must not reuse it."""
     from app.mail.service import queue_message
@@ -161,7 +138,7 @@ async def test_a_claim_lost_with_its_worker_is_relayed_under_a_fresh_job_id(clie
 
     s = app.state.services
     outbox_id = await queue_message(
-        s.env, "registration_link", "lost@example.com", _mail_context(), "x"
+        s.env, "registration_link", "lost@example.com", mail_context(), "x"
     )
     await OutboxMessage.update(
         {

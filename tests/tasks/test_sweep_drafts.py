@@ -11,8 +11,9 @@ from app.application.storage import store_for
 from app.application.tables import Application, ApplicationDocument
 from app.application.uploads import ABANDONED_DRAFT_AGE
 from app.db import utcnow
-from app.registration.tables import Registration, Ticket
+from app.registration.tables import Ticket
 from tasks import sweep
+from tests.helpers import insert_registration
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -26,18 +27,9 @@ async def test_sweep_removes_only_old_never_submitted_drafts_and_their_files(
     expected_gone: set[int] = set()
     files: dict[int, list[str]] = {}
     for i in range(rng.randint(3, 15)):
-        registration = (
-            await Registration.insert(
-                Registration(
-                    public_id=f"01DRAFT{seed:04d}{i:015d}",
-                    applicant_type="self",
-                    company=ticket["company"],
-                    ticket=ticket["id"],
-                    email="d@example.com",
-                    created_at=now,
-                )
-            ).returning(Registration.id)
-        )[0]["id"]
+        registration = await insert_registration(
+            ticket, f"01DRAFT{seed:04d}{i:015d}", "d@example.com", now
+        )
         age = rng.choice([ABANDONED_DRAFT_AGE, timedelta(0)]) + timedelta(
             seconds=rng.choice([-1, 1]) * rng.randint(1, 10**5)
         )

@@ -11,8 +11,9 @@ import pytest
 from app.captcha.tables import CaptchaChallenge
 from app.db import utcnow
 from app.registration.links import EXPIRED_TOKEN_GRACE
-from app.registration.tables import AccessToken, Registration, Ticket
+from app.registration.tables import AccessToken, Ticket
 from tasks import sweep
+from tests.helpers import insert_registration
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -20,18 +21,7 @@ async def test_sweep_removes_exactly_the_expired_rows(client, seed, monkeypatch)
     rng = random.Random(seed)
     now = utcnow()
     ticket = await Ticket.select(Ticket.id, Ticket.company).first()
-    registration = (
-        await Registration.insert(
-            Registration(
-                public_id=f"01PROPERTY{seed:016d}",
-                applicant_type="self",
-                company=ticket["company"],
-                ticket=ticket["id"],
-                email="p@example.com",
-                created_at=now,
-            )
-        ).returning(Registration.id)
-    )[0]["id"]
+    registration = await insert_registration(ticket, f"01PROPERTY{seed:016d}", "p@example.com", now)
 
     def offset() -> timedelta:
         # Around both boundaries (now, and now minus the grace period), and far from them.

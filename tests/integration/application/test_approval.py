@@ -4,50 +4,29 @@ from __future__ import annotations
 
 from app.application.tables import Application, ApprovalToken, StatusChange
 from tests.helpers import (
+    AGENT,
     AGENT_ANSWERS,
     CSRF,
+    PRINCIPAL,
     approval_link_in,
     error_of,
     fill_form,
     input_value,
     link_in,
-    ready_application,
+    open_approval,
     submit_application,
+    submitted_by_agent,
     text_body,
     title,
     wait_for_mail,
 )
 
-AGENT = "agent@example.net"
-PRINCIPAL = AGENT_ANSWERS["cert_email"]
-
-
-async def _submitted_by_agent(client, smtp_sink) -> str:
-    csrf = await ready_application(client, smtp_sink, "agent", AGENT)
-    response = await submit_application(client, csrf)
-    assert response.headers["location"] == "/apply/complete"
-    done = await client.get("/apply/complete")
-    assert PRINCIPAL in done.text
-    request = (await wait_for_mail(smtp_sink, PRINCIPAL))[-1]
-    assert "代理 次郎" in text_body(request)
-    return approval_link_in(request)
-
-
-async def _open_approval(client, link: str) -> str:
-    client.cookies.clear()  # the principal is someone else, in another browser
-    response = await client.get(link, follow_redirects=False)
-    assert response.headers["location"] == "/approve"
-    page = await client.get("/approve")
-    assert page.status_code == 200
-    assert title(page.text).startswith("申請情報の承認")
-    return page.text
-
 
 async def test_agent_submission_waits_for_the_principal(client, smtp_sink):
-    link = await _submitted_by_agent(client, smtp_sink)
+    link = await submitted_by_agent(client, smtp_sink)
     row = await Application.select().first()
     assert row["status"] == "awaiting_principal"
-    page = await _open_approval(client, link)
+    page = await open_approval(client, link)
     for shown in ("Taro Yamada", "CN-7000012050002", "代理行政書士事務所", "id_front.png"):
         assert shown in page
     assert row["reference"] in page
@@ -57,8 +36,8 @@ async def test_agent_submission_waits_for_the_principal(client, smtp_sink):
 
 
 async def test_principal_approves_and_the_agent_is_told(client, smtp_sink):
-    link = await _submitted_by_agent(client, smtp_sink)
-    page = await _open_approval(client, link)
+    link = await submitted_by_agent(client, smtp_sink)
+    page = await open_approval(client, link)
     csrf = CSRF.search(page).group(1)
     without_agreement = await client.post(
         "/approve", data={"_csrf_token": csrf, "decision": "approve"}
@@ -89,8 +68,8 @@ async def test_principal_approves_and_the_agent_is_told(client, smtp_sink):
 
 
 async def test_decline_needs_a_reason_then_the_agent_corrects_and_resends(client, smtp_sink):
-    link = await _submitted_by_agent(client, smtp_sink)
-    page = await _open_approval(client, link)
+    link = await submitted_by_agent(client, smtp_sink)
+    page = await open_approval(client, link)
     csrf = CSRF.search(page).group(1)
     no_reason = await client.post("/approve", data={"_csrf_token": csrf, "decision": "decline"})
     assert no_reason.status_code == 422
@@ -127,7 +106,7 @@ async def test_decline_needs_a_reason_then_the_agent_corrects_and_resends(client
     # The old approval link is spent; the new request carries the correction.
     new_request = (await wait_for_mail(smtp_sink, PRINCIPAL, count=2))[-1]
     assert "Tarou Yamada" in text_body(new_request)
-    page = await _open_approval(client, approval_link_in(new_request))
+    page = await open_approval(client, approval_link_in(new_request))
     csrf = CSRF.search(page).group(1)
     await client.post("/approve", data={"_csrf_token": csrf, "decision": "approve", "agree": "yes"})
     assert (await Application.select().first())["status"] == "principal_approved"
@@ -139,7 +118,7 @@ async def test_expired_approval_link_gets_the_expired_page_and_nothing_is_lost(c
 
     from app.db import utcnow
 
-    link = await _submitted_by_agent(client, smtp_sink)
+    link = await submitted_by_agent(client, smtp_sink)
     await ApprovalToken.update({ApprovalToken.expires_at: utcnow() - timedelta(seconds=1)}).where(
         ApprovalToken.id > 0
     )

@@ -10,8 +10,7 @@ import httpx
 
 from app.application.tables import Application, StatusChange
 from app.mail.tables import OutboxMessage
-from tests.helpers import CSRF
-from tests.integration.application.test_approval import _open_approval, _submitted_by_agent
+from tests.helpers import CSRF, open_approval, submitted_by_agent
 
 
 async def _post_as(client: Any, cookie: str, data: dict[str, str]) -> httpx.Response:
@@ -20,8 +19,8 @@ async def _post_as(client: Any, cookie: str, data: dict[str, str]) -> httpx.Resp
 
 
 async def _approval_form(client: Any, smtp_sink: Any) -> tuple[str, str]:
-    link = await _submitted_by_agent(client, smtp_sink)
-    page = await _open_approval(client, link)
+    link = await submitted_by_agent(client, smtp_sink)
+    page = await open_approval(client, link)
     cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
     return cookie, CSRF.search(page).group(1)
 

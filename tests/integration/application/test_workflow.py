@@ -11,19 +11,19 @@ from app.application import workflow
 from app.application.tables import Application
 from app.application.workflow import Actor, ActorKind
 from tests.helpers import (
-    AGENT_ANSWERS,
+    AGENT,
     CSRF,
+    PRINCIPAL,
     approval_link_in,
     link_in,
+    open_approval,
     ready_application,
     submit_application,
+    submitted_by_agent,
     wait_for_mail,
 )
-from tests.integration.application.test_approval import _open_approval, _submitted_by_agent
 
 APP = Path(__file__).resolve().parents[3] / "app"
-AGENT = "agent@example.net"
-PRINCIPAL = AGENT_ANSWERS["cert_email"]
 REASON = "住所の番地が違います"
 
 
@@ -43,8 +43,8 @@ async def test_the_applicants_own_submit_is_recorded_as_the_applicant(client, sm
 
 
 async def test_decline_correction_and_approval_record_who_moved_the_application(client, smtp_sink):
-    link = await _submitted_by_agent(client, smtp_sink)
-    csrf = CSRF.search(await _open_approval(client, link)).group(1)
+    link = await submitted_by_agent(client, smtp_sink)
+    csrf = CSRF.search(await open_approval(client, link)).group(1)
     await client.post(
         "/approve", data={"_csrf_token": csrf, "decision": "decline", "reason": REASON}
     )
@@ -55,7 +55,7 @@ async def test_decline_correction_and_approval_record_who_moved_the_application(
     resent = await submit_application(client, CSRF.search(form.text).group(1))
     assert resent.headers["location"] == "/apply/complete"
     request = (await wait_for_mail(smtp_sink, PRINCIPAL, count=2))[-1]
-    csrf = CSRF.search(await _open_approval(client, approval_link_in(request))).group(1)
+    csrf = CSRF.search(await open_approval(client, approval_link_in(request))).group(1)
     await client.post("/approve", data={"_csrf_token": csrf, "decision": "approve", "agree": "yes"})
     assert await _history() == [
         ("draft", "submitted", "applicant", "", ""),
@@ -69,7 +69,7 @@ async def test_decline_correction_and_approval_record_who_moved_the_application(
 
 
 async def test_a_move_from_a_stale_status_writes_nothing(client, smtp_sink):
-    await _submitted_by_agent(client, smtp_sink)
+    await submitted_by_agent(client, smtp_sink)
     row = dict(await Application.select().first())
     before = await _history()
     stale = {**row, "status": "submitted"}  # read before the application moved on

@@ -164,7 +164,7 @@ async def test_guidance_mail_has_link_expiry_in_japan_time_reuse_note_and_contac
         )
         assert "jcanlra@example.jp" in body
         assert "/apply/t/" in body
-    from tests.tasks.test_jobs import wait_for_status
+    from tests.helpers import wait_for_status
 
     outbox = await wait_for_status(SENT)
     assert outbox["attempts"] == 1

@@ -21,7 +21,7 @@ async def test_twenty_concurrent_registrations_of_one_ticket_leave_exactly_one_l
         for i in range(20)
     ]
     results = await asyncio.gather(
-        *[service.register(d, s.settings, s.engine, s.env, s.queue) for d in data],
+        *[service.register(d, s) for d in data],
         return_exceptions=True,
     )
     errors = [r for r in results if isinstance(r, BaseException)]

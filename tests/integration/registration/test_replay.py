@@ -88,7 +88,7 @@ async def test_a_draft_registers_once_even_when_the_service_is_called_concurrent
     s = app.state.services
     data = Step1Data("self", "ISC", client.tickets[0], "taro@example.com", nonce="n" * 16)
     results = await asyncio.gather(
-        *[service.register(data, s.settings, s.engine, s.env, s.queue) for _ in range(5)],
+        *[service.register(data, s) for _ in range(5)],
         return_exceptions=True,
     )
     registered = [r for r in results if isinstance(r, service.Registered)]
@@ -104,12 +104,12 @@ async def test_a_replay_after_the_ticket_was_used_still_lands_on_complete(client
 
     s = app.state.services
     data = Step1Data("self", "ISC", client.tickets[0], "taro@example.com", nonce="u" * 16)
-    await service.register(data, s.settings, s.engine, s.env, s.queue)
+    await service.register(data, s)
     await Ticket.update({Ticket.used_at: Ticket.issued_at}).where(
         Ticket.number == client.tickets[0]
     )
     try:
-        await service.register(data, s.settings, s.engine, s.env, s.queue)
+        await service.register(data, s)
     except service.AlreadyRegistered as replay:
         assert replay.email == "taro@example.com"
     else:  # pragma: no cover - the assertion below explains

@@ -12,6 +12,7 @@ from tests.helpers import (
     CAPTCHA,
     CSRF,
     captcha_answer,
+    check_step1_field,
     error_of,
     input_value,
     post_step1,
@@ -299,16 +300,8 @@ async def test_refresh_captcha_by_htmx_returns_only_the_captcha_block(client):
 
 
 async def test_inline_check_answers_the_field_fragment_with_its_error(client):
-    csrf = CSRF.search((await client.get("/register/step1")).text).group(1)
-    response = await client.post(
-        "/register/step1/fields/ticket_number",
-        data={
-            "_csrf_token": csrf,
-            "applicant_type": "self",
-            "company_code": "ISC",
-            "ticket_number": "12",
-        },
-        headers={"HX-Request": "true"},
+    response = await check_step1_field(
+        client, "ticket_number", applicant_type="self", company_code="ISC", ticket_number="12"
     )
     assert response.status_code == 422
     body = response.text
@@ -319,15 +312,8 @@ async def test_inline_check_answers_the_field_fragment_with_its_error(client):
 
 
 async def test_inline_check_of_a_good_value_has_no_error_and_shows_it_normalised(client):
-    csrf = CSRF.search((await client.get("/register/step1")).text).group(1)
-    response = await client.post(
-        "/register/step1/fields/ticket_number",
-        data={
-            "_csrf_token": csrf,
-            "company_code": "ISC",
-            "ticket_number": client.tickets[0].lower(),
-        },
-        headers={"HX-Request": "true"},
+    response = await check_step1_field(
+        client, "ticket_number", company_code="ISC", ticket_number=client.tickets[0].lower()
     )
     assert response.status_code == 200
     assert error_of(response.text, "ticket-number") == ""
@@ -335,11 +321,8 @@ async def test_inline_check_of_a_good_value_has_no_error_and_shows_it_normalised
 
 
 async def test_inline_check_of_email_confirmation_mismatch(client):
-    csrf = CSRF.search((await client.get("/register/step1")).text).group(1)
-    response = await client.post(
-        "/register/step1/fields/email_confirm",
-        data={"_csrf_token": csrf, "email": "a@example.com", "email_confirm": "b@example.com"},
-        headers={"HX-Request": "true"},
+    response = await check_step1_field(
+        client, "email_confirm", email="a@example.com", email_confirm="b@example.com"
     )
     assert (
         error_of(response.text, "email-confirm")

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.registration.tables import Registration
-from tests.helpers import CSRF
-from tests.integration.web.test_pages_and_security import client_for
+from tests.helpers import CSRF, client_for
 
 SCHEMA_PATHS = (
     "/schema",

@@ -2,25 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
-import httpx
-
-from app.asgi import create_app
-from tests.helpers import CSRF, title
-
-
-@asynccontextmanager
-async def client_for(settings, base_url="http://testserver.local"):
-    """A client for an app built from these settings (its services started and stopped)."""
-    application = create_app(settings)
-    await application.state.services.start()
-    try:
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as c:
-            yield c
-    finally:
-        await application.state.services.stop()
+from tests.helpers import CSRF, client_for, title, wait_for_status
 
 
 async def test_top_page_has_title_obligations_contact_and_agree(client):
@@ -172,7 +154,6 @@ async def test_no_personal_data_or_tokens_in_our_logs(client, smtp_sink, caplog)
     )
     [message] = await wait_for_mail(smtp_sink, "secret.person@example.com")
     from app.mail.tables import SENT
-    from tests.tasks.test_jobs import wait_for_status
 
     await wait_for_status(SENT)  # the worker logs "mail N sent" after recording it
     token = link_in(message).rsplit("/", 1)[1]

@@ -1,0 +1,106 @@
+"""Strict decoding of what a client sends: form bodies, request paths, Host and query.
+
+A form body that is not valid UTF-8 (or not valid in the charset a multipart part names), a
+control character (NUL included) or lone surrogate in a field, more fields than any of our
+forms has, a Host that is no host or a query string that is not UTF-8: the 400 page before
+any handler sees it; a path with a control character: the 404 page. Nothing is guessed or
+replaced (no U+FFFD), so nothing badly encoded is ever stored or mailed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import FormMultiDict, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.types import ASGIApp, Empty, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+
+# Our largest form has about 30 fields; beyond this a body is refused unparsed.
+FORM_FIELD_LIMIT = 200
+
+# C0 controls other than TAB, LF and CR, and DEL: nothing a person types into a form; and lone
+# surrogates (a part in an escape "charset" can make them), which no database or page can hold.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+CSRF_FIELD = "_csrf_token"
+# In a path even TAB, LF and CR are junk (and NUL breaks the file system calls).
+PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class BadlyEncodedForm(ClientException):
+    """A form body that does not decode strictly (answered with the 400 page)."""
+
+    detail = "badly encoded form"
+
+
+def decode_urlencoded(body: bytes, max_fields: int = FORM_FIELD_LIMIT) -> dict[str, Any]:
+    """application/x-www-form-urlencoded as UTF-8, strictly: raw bytes and %-escapes alike.
+
+    (Litestar's own parser reads raw bytes as Latin-1 and turns bad escapes into U+FFFD.)"""
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=max_fields,
+            separator="&",
+        )
+    except ValueError as exc:  # UnicodeDecodeError, or too many fields
+        raise BadlyEncodedForm() from exc
+    fields: dict[str, list[str]] = {}
+    for key, value in pairs:
+        fields.setdefault(key, []).append(value)
+    return {key: values if len(values) > 1 else values[0] for key, values in fields.items()}
+
+
+def check_form(form: FormMultiDict) -> None:
+    """Refuse control characters in any name, value or file name, and a CSRF token sent as a
+    file (the CSRF middleware compares it as text)."""
+    for key, value in form.multi_items():
+        text = (value.filename or "") if isinstance(value, UploadFile) else value
+        if CONTROL.search(key) or CONTROL.search(text):
+            raise BadlyEncodedForm()
+        if key == CSRF_FIELD and not isinstance(value, str):
+            raise BadlyEncodedForm()
+
+
+class StrictRequest(Request[Any, Any, Any]):
+    """The app's request class (also used by the CSRF middleware, which reads the form first)."""
+
+    async def form(self) -> FormMultiDict:
+        content_type, _options = self.content_type
+        state = ScopeState.from_scope(self.scope)
+        if content_type == RequestEncodingType.URL_ENCODED and state.form is Empty:
+            state.form = decode_urlencoded(await self.body())
+        try:
+            form = await super().form()
+        except (UnicodeError, LookupError) as exc:
+            # A multipart field that is not valid in its charset (UTF-8 unless it names
+            # another), or a charset Python does not know.
+            raise BadlyEncodedForm() from exc
+        check_form(form)
+        return form
+
+
+def refuse_malformed_urls(app: ASGIApp) -> ASGIApp:
+    """Middleware (the outermost): a path with a control character (e.g. %00) names no page,
+    404; a Host that is not one (a port out of range) or a query string that is not UTF-8 is
+    a 400, before anything (the rate limiter, the error page's log line) asks for the URL."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if PATH_CONTROL.search(scope["path"]):
+                raise NotFoundException()
+            try:
+                ASGIConnection[Any, Any, Any, Any](scope).url  # noqa: B018 (parsed once, kept)
+            except ValueError as exc:
+                raise ClientException() from exc
+        await app(scope, receive, send)
+
+    return middleware
