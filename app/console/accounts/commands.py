@@ -91,9 +91,10 @@ async def listing() -> int:
 
 
 async def demo_admin(settings: Settings) -> None:
-    """In development: a demo admin with a setup link printed (a fresh link while it has not
-    been set up; once it has, where to sign in)."""
-    if settings.app.is_production:
+    """In development (APP_ENV=dev, what `make run` uses): a demo admin with a setup link
+    printed (a fresh link while it has not been set up; once it has, where to sign in).
+    Elsewhere only how to make the first admin (test servers keep an empty audit log)."""
+    if settings.app.env != "dev":
         print("Create the first console admin: jcan operators add EMAIL NAME --role admin")
         return
     email, name = DEMO_ADMIN
