@@ -19,6 +19,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 
 from app import db
 from app.application import commands
+from app.console.accounts import commands as operator_commands
 from app.console.audit import commands as audit_commands
 from app.console.companies import service as companies_service
 from app.jobs import ArqQueue
@@ -136,6 +137,7 @@ async def demo(settings: Settings, count: int) -> int:
         numbers = await issue_tickets(DEMO_COMPANY[0], count)
         print(f"Demo company {DEMO_COMPANY[0]}: tickets ready for registration:")
         print("\n".join(f"  {n}" for n in numbers))
+        await operator_commands.demo_admin(settings)
         return 0
 
     return await _with_db(settings, work)
@@ -257,6 +259,7 @@ def parser() -> argparse.ArgumentParser:
         "resend-approval", help="send the principal a fresh approval link"
     )
     resend.add_argument("reference")
+    operator_commands.add_parser(sub)
     audit_commands.add_parser(sub)
     demo_p = sub.add_parser("demo", help="seed the demo company ISC with tickets")
     demo_p.add_argument("--count", type=int, default=3)
@@ -293,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(demo(settings, args.count))
     if command == "applications":
         return asyncio.run(applications(settings, args))
+    if command == "operators":
+        return asyncio.run(_with_db(settings, lambda: operator_commands.run(settings, args)))
     if command == "audit":
         return asyncio.run(_with_db(settings, lambda: audit_commands.run(args)))
     return 2

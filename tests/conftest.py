@@ -88,6 +88,7 @@ def settings(smtp_sink: Sink) -> Any:
             "SMTP_PORT": str(smtp_sink.port),
             "SMTP_TIMEOUT": "5",
             "RATE_LIMIT_PER_MINUTE": "100000",
+            "CONSOLE_LOGIN_PER_MINUTE": "100000",
             "BASE_URL": "http://testserver.local",
             "DOCUMENT_KEY": "dGVzdC1vbmx5LWRvY3VtZW50LWtleS0zMi1ieXRlcyE",
         }

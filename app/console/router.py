@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from litestar import Router
 
+from app.console.accounts.admin import OperatorsController
 from app.console.accounts.controller import AccountsController
+from app.console.accounts.setup import SetupController
 from app.console.audit.controller import AuditController
 from app.console.companies.controller import CompaniesController
 from app.console.controller import HomeController
@@ -23,6 +25,8 @@ def console_router(settings: Settings) -> Router:
         route_handlers=[
             HomeController,
             AccountsController,
+            SetupController,
+            OperatorsController,
             AuditController,
             ReviewController,
             CompaniesController,
