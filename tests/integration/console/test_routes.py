@@ -13,7 +13,14 @@ from app.console.guards import PUBLIC
 from app.console.permissions import PERMISSIONS, Permission, Role
 from tests.integration.console.console_helpers import account, csrf, sign_in
 
-SAMPLE_PARAMS = {"token": "x" * 43, "link_state": "expired"}
+SAMPLE_PARAMS = {
+    "token": "x" * 43,
+    "link_state": "expired",
+    "public_id": "01JNOSUCHAPPLICATION00000",  # guards answer before the lookup
+    "document_id": "nosuchdocument",
+    "number": "1",
+    "code": "ISC",
+}
 
 
 def console_routes(app: Any) -> list[tuple[str, str, Any]]:
