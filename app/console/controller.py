@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.response import Response
 
 from app.console.guards import current_operator, requires
 from app.console.permissions import Permission
 from app.console.review.controller import queue_page
 from app.console.web import page
-
-Req = Request[Any, Any, Any]
+from app.web.types import Req
 
 
 class HomeController(Controller):

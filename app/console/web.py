@@ -6,15 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
 from litestar.response import Redirect, Response, Template
 
 from app.console.guards import LOGIN, CurrentOperator, Forbidden, NotSignedIn
 from app.console.permissions import Permission, role_label
 from app.i18n import _
 from app.web import render
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 FORBIDDEN_TEMPLATE = "console/forbidden.html.jinja2"
 
 

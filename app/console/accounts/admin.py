@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.response import Response
 
 from app.console.accounts import operators
@@ -14,13 +14,12 @@ from app.console.accounts.form import check_invitation, parse_role, role_options
 from app.console.guards import current_operator, requires
 from app.console.permissions import Permission, role_label
 from app.console.web import page
-from app.db import utcnow, write_transaction
+from app.db import utcnow
 from app.i18n import _
-from app.mail.service import queue_message
 from app.web.render import INVALID, see_other
 from app.web.state import form_values, services
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 TEMPLATE = "console/operators.html.jinja2"
 MANAGE = [requires(Permission.MANAGE_OPERATORS)]
 
@@ -41,16 +40,12 @@ async def _list_page(request: Req, *, status: int = 200, **context: Any) -> Resp
 
 
 async def _mail_link(request: Req, link: operators.SetupLink, email: str, name: str) -> None:
-    s = services(request)
-    async with write_transaction(s.engine):
-        outbox_id = await queue_message(
-            s.env,
+    async with services(request).outbox.transaction() as letters:
+        await letters.add(
             "console_setup_link",
             email,
             {"name": name, "link": link.url, "expires_at": link.expires_at},
-            s.settings.app.mail_domain,
         )
-    await s.queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
 
 
 async def _target(request: Req) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.response import Response
 
 from app.console import sessions
@@ -12,10 +12,12 @@ from app.console.accounts import service, throttle
 from app.console.guards import LOGIN, PUBLIC, session_of
 from app.console.web import page
 from app.i18n import _
+from app.mail.outbox import Outbox
 from app.web.render import INVALID, see_other
+from app.web.security import client_address
 from app.web.state import form_values, services
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 LOGIN_TEMPLATE = "console/login.html.jinja2"
 CODE_TEMPLATE = "console/code.html.jinja2"
 CODE = "/console/mfa"
@@ -25,17 +27,13 @@ TOO_MANY = 429
 
 
 def client_of(request: Req) -> str:
-    settings = services(request).settings
-    if settings.security.trusted_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else ""
+    """The client address the audit log and the throttles record (behind TRUSTED_PROXY, the
+    forwarded one)."""
+    return client_address(request, services(request).settings.security.trusted_proxy)[:64]
 
 
-def mailer(request: Req) -> service.Mailer:
-    s = services(request)
-    return service.Mailer(s.env, s.queue)
+def mailer(request: Req) -> Outbox:
+    return services(request).outbox
 
 
 async def _allowed(request: Req, subject: str) -> bool:

@@ -5,11 +5,8 @@ transaction that records it."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-import jinja2
 
 from app.console import sessions
 from app.console.accounts import passwords, totp
@@ -17,17 +14,8 @@ from app.console.accounts.tables import ConsoleSession, Operator, RecoveryCode
 from app.console.audit.service import record
 from app.console.sessions import SessionRow
 from app.db import utcnow, write_transaction
-from app.jobs import JobQueue
-from app.mail.service import queue_message
+from app.mail.outbox import Outbox
 from app.settings import Settings
-
-
-@dataclass(frozen=True)
-class Mailer:
-    """What queueing a notice needs (the app's services)."""
-
-    env: jinja2.Environment
-    queue: JobQueue
 
 
 def masked(email: str) -> str:
@@ -64,7 +52,7 @@ async def password_step(
     password: str,
     client: str,
     settings: Settings,
-    mailer: Mailer,
+    mailer: Outbox,
     previous: SessionRow | None = None,
 ) -> str | None:
     """The raw id of a new session that passed the password (it still needs the code), or
@@ -109,7 +97,7 @@ async def password_step(
 
 
 async def code_step(
-    session: SessionRow, code: str, client: str, settings: Settings, mailer: Mailer
+    session: SessionRow, code: str, client: str, settings: Settings, mailer: Outbox
 ) -> str | None:
     """The raw id of the session rotated to MFA-complete, or None (same message whatever was
     wrong). A TOTP step is taken with a conditional UPDATE (totp_last_step < step), a
@@ -198,7 +186,7 @@ async def _failed(
     step: str,
     client: str,
     settings: Settings,
-    mailer: Mailer,
+    mailer: Outbox,
     now: datetime,
     *,
     replay: bool = False,
@@ -207,8 +195,7 @@ async def _failed(
     """Count a failed password or code; the attempt that reaches the limit locks the
     operator, ends its half-signed-in sessions and queues the notice mail."""
     operator_id = row["id"]
-    outbox_id = None
-    async with write_transaction(_engine()):
+    async with mailer.transaction(now) as letters:
         counted = (
             await Operator.update(
                 {Operator.failed_attempts: Operator.failed_attempts + 1, Operator.updated_at: now}
@@ -245,16 +232,11 @@ async def _failed(
                 details={"until": until.isoformat(), "attempts": attempts},
                 now=now,
             )
-            outbox_id = await queue_message(
-                mailer.env,
+            await letters.add(
                 "console_locked",
                 row["email"],
                 {"name": row["name"], "until": until, "minutes": settings.console.lockout_minutes},
-                settings.app.mail_domain,
-                now,
             )
-    if outbox_id is not None:
-        await mailer.queue.enqueue("send_mail", outbox_id, job_id=f"send_mail:{outbox_id}")
 
 
 async def sign_out(session: SessionRow, client: str) -> None:

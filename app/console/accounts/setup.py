@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath
 from litestar.response import Response
 
@@ -19,8 +19,8 @@ from app.links.tokens import LinkState
 from app.links.web import LinkNotLive
 from app.web.render import INVALID, see_other
 from app.web.state import form_values, services
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 PASSWORD_TEMPLATE = "console/setup_password.html.jinja2"
 TOTP_TEMPLATE = "console/setup_totp.html.jinja2"
 CODES_TEMPLATE = "console/setup_codes.html.jinja2"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.exceptions import HTTPException
 from litestar.response import Response, Stream
 
@@ -20,8 +20,8 @@ from app.i18n import _
 from app.web.render import INVALID, see_other, wants_fragment
 from app.web.security import client_address
 from app.web.state import form_values, services
+from app.web.types import Req
 
-Req = Request[Any, Any, Any]
 PATH = "/console/audit"
 TEMPLATE = "console/audit/log.html.jinja2"
 
