@@ -10,6 +10,7 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine
 
 from app.application import states
+from app.application.form import SUBJECT_FIELDS
 from app.application.tables import Application
 from app.i18n import _
 
@@ -61,15 +62,9 @@ def _contains(column: str) -> str:
     return f"instr({column}, {{}}) > 0"
 
 
-SEARCHED_ANSWERS = (
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "family_name_roman",
-    "given_name_roman",
-    "cert_email",
-)
+# The names (kanji, kana, romaji) and the certificate's address: the subject's fields but the
+# phone number.
+SEARCHED_ANSWERS = tuple(name for name in SUBJECT_FIELDS if name != "phone")
 
 
 def _answer(name: str) -> str:
