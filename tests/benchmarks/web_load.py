@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from tests.benchmarks import signin_load
+
 LUA = Path(__file__).resolve().parent / "lua"
 CONNECTIONS = 50
 # Client addresses sent in X-Forwarded-For (TEST-NET-2: a header only, never a destination).
@@ -163,6 +165,15 @@ def scenarios(session: Session) -> dict[str, Scenario]:
             "/register/step1",
             script="registration.lua",
             per_connection_state=True,
+        ),
+        Scenario(
+            "signin",
+            "sign-in (password step, argon2id verify)",
+            "/console/login",
+            method="POST",
+            body=signin_load.login_form(session.csrf),
+            headers=(("Content-Type", "application/x-www-form-urlencoded"),),
+            script="signin.lua",
         ),
     ]
     return {s.key: s for s in all_}
