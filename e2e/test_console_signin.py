@@ -134,9 +134,7 @@ def test_a_reviewer_is_refused_the_operators_page(
     page.get_by_role("button", name="ログイン").click()
     page.get_by_label("確認コード").fill(next_code(secret))
     page.get_by_role("button", name="確認").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "申請の審査"
-    )  # a reviewer starts on the queue
+    expect(page.get_by_role("heading", level=1)).to_have_text("申請の審査")
     expect(page.get_by_role("link", name="オペレーター管理")).to_have_count(0)
     response = page.goto(live_server.url("/console/operators"))
     assert response is not None and response.status == 403
