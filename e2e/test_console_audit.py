@@ -7,8 +7,6 @@ MFA done) by a helper process, so this suite does not depend on the sign-in page
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from e2e.a11y import (
     screenshot,
 )
 from e2e.conftest import DESKTOP, NARROW, ROOT, LiveServer
+from e2e.console import plant_session
 
 EVENTS = 57  # more than one page of 50
 PLANT = f"""
@@ -66,20 +65,7 @@ SEQ = re.compile(r"^\d+$")
 
 
 def sign_in(context: BrowserContext, live_server: LiveServer) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PLANT],
-        cwd=ROOT,
-        env=live_server.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    raw = done.stdout.strip().splitlines()[-1]
-    context.add_cookies(
-        [{"name": "jcan_console", "value": raw, "url": live_server.url("/console")}]
-    )
+    plant_session(context, live_server, PLANT)
 
 
 def first_seqs(page: Page) -> list[str]:

@@ -9,15 +9,14 @@ a helper process, as in test_console_audit; the applications go through the real
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from e2e.a11y import assert_no_horizontal_scroll, axe_violations, describe_violations
-from e2e.conftest import DESKTOP, NARROW, ROOT, LiveServer
+from e2e.conftest import DESKTOP, NARROW, LiveServer
+from e2e.console import plant_session
 from e2e.pages import htmx_settled
 from e2e.steps_application import (
     apply_until_complete,
@@ -63,20 +62,7 @@ JS_OR_NOT = pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 
 def sign_in(context: BrowserContext, live_server: LiveServer, who: tuple[str, str, str]) -> Page:
     """A page of `context` signed in as this operator (created if missing)."""
-    done = subprocess.run(
-        [sys.executable, "-c", PLANT, *who],
-        cwd=ROOT,
-        env=live_server.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    raw = done.stdout.strip().splitlines()[-1]
-    context.add_cookies(
-        [{"name": "jcan_console", "value": raw, "url": live_server.url("/console")}]
-    )
+    plant_session(context, live_server, PLANT, *who)
     return context.new_page()
 
 
