@@ -45,9 +45,11 @@ test-env:
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
-## Integration on the embedded default: SQLite, in-process jobs.
+## Integration on the embedded default: SQLite, in-process jobs (the service URLs emptied, so
+## that an exported TEST_DATABASE_URL, as in .ci/run, does not turn this pass into a second
+## PostgreSQL one).
 test-sqlite: install
-	$(BIN)/python -m pytest -q tests/integration tests/tasks
+	TEST_DATABASE_URL= TEST_REDIS_URL= $(BIN)/python -m pytest -q tests/integration tests/tasks
 
 ## Integration on the real services: PostgreSQL and arq on Redis.
 test-postgres: install
