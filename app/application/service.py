@@ -27,6 +27,7 @@ from app.application.uploads import documents_of
 from app.application.workflow import APPLICANT, Actor
 from app.approval.service import request_approval
 from app.db import is_unique_violation, utcnow, write_transaction
+from app.links import tokens
 from app.registration.form import TICKET_ALPHABET, applicant_type_label
 from app.registration.tables import AccessToken, Registration, Ticket
 from app.web.state import Services
@@ -195,17 +196,7 @@ async def submit(
         raise NotReady(errors)
     cleaned, _errors = check_application(answers, applicant_type, registration_email)
     async with services.outbox.transaction(now) as letters:
-        consumed = (
-            await AccessToken.update({AccessToken.used_at: now})
-            .where(
-                (AccessToken.id == token_id)
-                & AccessToken.used_at.is_null()
-                & AccessToken.superseded_at.is_null()
-                & (AccessToken.expires_at > now)
-            )
-            .returning(AccessToken.id)
-        )
-        if not consumed:
+        if await tokens.consume(AccessToken, token_id, now) is None:
             raise AlreadySubmitted()
         ticket = (
             await Ticket.update({Ticket.used_at: now})
