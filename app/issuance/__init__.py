@@ -1,0 +1,1 @@
+"""Issuance: the CA boundary, the certificate profile, issuing, pickup and the webhooks."""
