@@ -1,4 +1,5 @@
-"""Cron job: delete expired access tokens, CAPTCHA challenges and abandoned drafts in batches."""
+"""Cron job: delete expired access tokens, CAPTCHA challenges, abandoned drafts, console sessions
+nobody came back to and dead operator setup links, in batches."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from app.application.storage import store_for
 from app.application.uploads import delete_abandoned_drafts
 from app.captcha.service import delete_expired as delete_expired_challenges
+from app.console import sessions as console_sessions
+from app.console.accounts.operators import delete_dead_setup_links
 from app.db import Cursor, utcnow
 from app.registration.links import delete_dead_tokens
 
@@ -35,6 +38,7 @@ async def sweep_expired(ctx: dict[str, Any]) -> dict[str, int]:
     sweeps: dict[str, Sweep] = {
         "captcha_challenges": delete_expired_challenges,
         "access_tokens": delete_dead_tokens,
+        "operator_setup_links": delete_dead_setup_links,
     }
     if "settings" in ctx:
         store = store_for(ctx["settings"])
@@ -48,6 +52,17 @@ async def sweep_expired(ctx: dict[str, Any]) -> dict[str, int]:
             return removed, (MORE if removed == size else None)
 
         sweeps["abandoned_drafts"] = drafts
+        console = ctx["settings"].console
+
+        async def console_sessions_(
+            now: datetime, batch: int, after: Cursor | None
+        ) -> tuple[int, Cursor | None]:
+            # Each expired session is audited as it goes: small batches, found afresh.
+            size = min(batch, DRAFT_BATCH_SIZE)
+            removed = await console_sessions.delete_expired(now, console, size)
+            return removed, (MORE if removed == size else None)
+
+        sweeps["console_sessions"] = console_sessions_
     counts = dict.fromkeys(sweeps, 0)
     for name, sweep in sweeps.items():
         cursor: Cursor | None = None  # where the last batch of this kind stopped

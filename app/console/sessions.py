@@ -156,3 +156,21 @@ def set_cookie(response: Response[Any], raw: str, settings: Settings) -> Respons
 def clear_cookie(response: Response[Any], settings: Settings) -> Response[Any]:
     response.delete_cookie(COOKIE, path=PATH)
     return response
+
+
+async def delete_expired(now: datetime, settings: ConsoleSettings, batch_size: int) -> int:
+    """The sweep's part: end up to `batch_size` sessions past their idle or absolute timeout
+    that nobody came back to (each audited as load() would have); how many went."""
+    idle_cut = now - timedelta(minutes=settings.idle_minutes)
+    absolute_cut = now - timedelta(hours=settings.absolute_hours)
+    rows = (
+        await ConsoleSession.select()
+        .where(
+            (ConsoleSession.created_at <= absolute_cut) | (ConsoleSession.last_seen_at <= idle_cut)
+        )
+        .order_by(ConsoleSession.id)
+        .limit(batch_size)
+    )
+    for row in rows:
+        await _expire(row, expired(row, settings, now) or "idle", now)
+    return len(rows)

@@ -36,6 +36,18 @@ class Minted:
     expires_at: datetime
 
 
+# An expired, never used link is kept this long before a sweep deletes it, so that opening it
+# late still says "expired" rather than "invalid".
+DEAD_TOKEN_GRACE = timedelta(days=7)
+
+
+def dead(table: type[Table], now: datetime, grace: timedelta = DEAD_TOKEN_GRACE) -> Combinable:
+    """Rows of `table` a sweep may delete: expired for longer than `grace` and never used."""
+    columns: Any = table
+    condition: Combinable = (columns.expires_at <= now - grace) & columns.used_at.is_null()
+    return condition
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(32)
 

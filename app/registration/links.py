@@ -56,13 +56,11 @@ async def registration_for_token(token_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-# Expired tokens are kept this long so a late click still hears "expired", not "unknown".
-EXPIRED_TOKEN_GRACE = timedelta(days=7)
+EXPIRED_TOKEN_GRACE = tokens.DEAD_TOKEN_GRACE
 
 
 async def delete_dead_tokens(
     now: datetime, batch_size: int, after: Cursor | None = None
 ) -> tuple[int, Cursor | None]:
     """Delete the next batch of unused tokens expired for longer than the grace period."""
-    dead = (AccessToken.expires_at <= now - EXPIRED_TOKEN_GRACE) & AccessToken.used_at.is_null()
-    return await delete_expired_batch(AccessToken, dead, batch_size, after)
+    return await delete_expired_batch(AccessToken, tokens.dead(AccessToken, now), batch_size, after)

@@ -60,6 +60,7 @@ async def test_sweep_removes_exactly_the_expired_rows(client, seed, monkeypatch)
     assert counts == {
         "captcha_challenges": expected_challenges,
         "access_tokens": expected_tokens,
+        "operator_setup_links": 0,
     }
     kept = [r["expires_at"] for r in await CaptchaChallenge.select(CaptchaChallenge.expires_at)]
     assert sorted(kept) == sorted(e for e in challenges if e > now)
@@ -67,6 +68,7 @@ async def test_sweep_removes_exactly_the_expired_rows(client, seed, monkeypatch)
     assert await sweep.sweep_expired({"now": now, "sweep_batch_size": batch}) == {
         "captcha_challenges": 0,
         "access_tokens": 0,
+        "operator_setup_links": 0,
     }
 
 

@@ -15,7 +15,7 @@ from app.console.accounts import passwords, totp
 from app.console.accounts.tables import Operator, OperatorSetupToken, RecoveryCode
 from app.console.audit.service import record
 from app.console.permissions import Role
-from app.db import is_unique_violation, utcnow, write_transaction
+from app.db import Cursor, delete_expired_batch, is_unique_violation, utcnow, write_transaction
 from app.links import tokens
 from app.links.kinds import LinkKind
 from app.settings import Settings
@@ -274,3 +274,11 @@ async def enrol(
             now=now,
         )
     return codes
+
+
+async def delete_dead_setup_links(
+    now: datetime, batch_size: int, after: Cursor | None = None
+) -> tuple[int, Cursor | None]:
+    """The sweep's part: setup links expired (past the grace period) and never used."""
+    dead = tokens.dead(OperatorSetupToken, now)
+    return await delete_expired_batch(OperatorSetupToken, dead, batch_size, after)
