@@ -192,6 +192,16 @@ def link_in(message: Any) -> str:
     return match.group(1).removeprefix(BASE_URL)
 
 
+async def clear_of_minute_boundary(margin: float = 20.0) -> None:
+    """Wait, when needed, until a fixed one-minute window (the console's sign-in throttle)
+    has at least `margin` seconds left, so a test's attempts all fall in one window."""
+    import time
+
+    left = 60 - time.time() % 60
+    if left < margin:
+        await asyncio.sleep(left + 0.05)
+
+
 async def wait_for_status(status: str, timeout: float = 10.0) -> dict:
     """The (first) outbox row, once it has this status."""
     for _ in range(int(timeout / 0.05)):

@@ -55,7 +55,7 @@ async def add_operator(settings: Settings) -> None:
         link = await operators.create(
             EMAIL, "ベンチマーク担当", Role.REVIEWER, actor="bench", settings=settings
         )
-        await operators.set_password(link.operator_id, PASSWORD)
+        await operators.set_password(link.operator_id, PASSWORD, settings)
         row = await operators.by_id(link.operator_id)
         token = await (
             OperatorSetupToken.select(OperatorSetupToken.id)
@@ -63,7 +63,7 @@ async def add_operator(settings: Settings) -> None:
             .first()
         )
         assert row is not None and token is not None
-        code = totp.code_at(row["totp_secret"], utcnow())
+        code = totp.code_at(operators.totp_secret(row, settings), utcnow())
         codes = await operators.enrol(token["id"], row, code, settings)
         assert codes, "the bench operator's TOTP enrolment was refused"
     finally:

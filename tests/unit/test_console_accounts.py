@@ -94,3 +94,16 @@ def test_sessions_end_when_idle_or_old() -> None:
     assert expired(idle, s, NOW) == "idle"
     old = {"created_at": NOW - timedelta(hours=8), "last_seen_at": NOW}
     assert expired(old, s, NOW) == "absolute"
+
+
+def test_a_sealed_totp_secret_opens_only_with_its_key_and_for_its_operator() -> None:
+    secret = totp.new_secret()
+    key = bytes(range(32))
+    sealed = totp.seal(secret, key, 7)
+    assert len(sealed) == 64  # fits the column
+    assert secret not in sealed and totp.seal(secret, key, 7) != sealed  # a fresh nonce each time
+    assert totp.unseal(sealed, key, 7) == secret
+    assert totp.unseal(sealed, key, 8) == ""  # copied onto another operator's row
+    assert totp.unseal(sealed, bytes(32), 7) == ""  # another SECRET_KEY
+    assert totp.unseal("not sealed at all", key, 7) == ""
+    assert totp.unseal("", key, 7) == ""

@@ -218,15 +218,26 @@ async def operator_of_link(token_id: int) -> dict[str, Any] | None:
     return await by_id(row["operator"]) if row else None
 
 
-async def set_password(operator_id: int, password: str) -> None:
+def totp_key(settings: Settings) -> bytes:
+    """The key TOTP secrets are sealed under (derived from SECRET_KEY)."""
+    return settings.app.derived_key("totp-secrets")
+
+
+def totp_secret(operator: dict[str, Any], settings: Settings) -> str:
+    """The operator's TOTP secret in base 32, opened from its sealed column ("" for none)."""
+    return totp.unseal(operator["totp_secret"], totp_key(settings), operator["id"])
+
+
+async def set_password(operator_id: int, password: str, settings: Settings) -> None:
     """Step 1: the password, and a pending TOTP secret for step 2 (nothing usable yet:
     sign-in needs enrolled_at)."""
     now = utcnow()
     hashed = await asyncio.to_thread(passwords.hash_password, password)
+    sealed = totp.seal(totp.new_secret(), totp_key(settings), operator_id)
     await Operator.update(
         {
             Operator.password_hash: hashed,
-            Operator.totp_secret: totp.new_secret(),
+            Operator.totp_secret: sealed,
             Operator.updated_at: now,
         }
     ).where((Operator.id == operator_id) & Operator.enrolled_at.is_null())
@@ -239,7 +250,7 @@ async def enrol(
     (the link consumed, TOTP enrolled, ten recovery codes made): the codes to show once, or
     None for a wrong code or a link that is not live any more."""
     now = utcnow()
-    step = totp.matching_step(operator["totp_secret"], code, now)
+    step = totp.matching_step(totp_secret(operator, settings), code, now)
     if step is None:
         return None
     key = settings.app.derived_key("recovery-codes")

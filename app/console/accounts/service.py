@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.console import sessions
-from app.console.accounts import passwords, totp
+from app.console.accounts import operators, passwords, totp
 from app.console.accounts.tables import ConsoleSession, Operator, RecoveryCode
 from app.console.audit.service import record
 from app.console.sessions import SessionRow
@@ -118,7 +118,7 @@ async def code_step(
             )
         return None
     operator_id = row["id"]
-    step = totp.matching_step(row["totp_secret"], code, now)
+    step = totp.matching_step(operators.totp_secret(row, settings), code, now)
     recovery = (
         None
         if step is not None

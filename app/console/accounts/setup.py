@@ -40,11 +40,12 @@ async def _operator(request: Req) -> tuple[int, dict[str, Any]]:
 def _totp_page(
     request: Req, operator: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Response[Any]:
-    uri = totp.provisioning_uri(operator["totp_secret"], operator["email"], operators.ISSUER)
+    secret = operators.totp_secret(operator, services(request).settings)
+    uri = totp.provisioning_uri(secret, operator["email"], operators.ISSUER)
     context = {
         "errors": errors,
         "qr": totp.qr_data_uri(uri),
-        "secret": totp.spaced(operator["totp_secret"]),
+        "secret": totp.spaced(secret),
         "email": operator["email"],
     }
     return page(request, TOTP_TEMPLATE, context, status=status)
@@ -77,7 +78,7 @@ class SetupController(Controller):
         if errors:
             context = {"email": operator["email"], "errors": errors}
             return page(request, PASSWORD_TEMPLATE, context, status=INVALID)
-        await operators.set_password(operator["id"], password)
+        await operators.set_password(operator["id"], password, services(request).settings)
         return see_other(SETUP)
 
     @post("/totp", opt=OPEN)

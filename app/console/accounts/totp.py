@@ -1,8 +1,11 @@
 """The second factor: TOTP (pyotp, 30 s steps, ±1 step, each step accepted once), its QR code
-drawn on the server (segno, an SVG data: URI), and single-use recovery codes (HMAC stored)."""
+drawn on the server (segno, an SVG data: URI), single-use recovery codes (HMAC stored), and
+the secret sealed at rest (AES-GCM under a key derived from SECRET_KEY, bound to the operator)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -11,6 +14,8 @@ from datetime import datetime
 
 import pyotp
 import segno
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 STEP_SECONDS = 30
 WINDOW = 1  # the step before and after the current one are accepted (clock drift)
@@ -23,6 +28,32 @@ _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 def new_secret() -> str:
     """160 random bits in base 32 (RFC 4226's recommended length)."""
     return pyotp.random_base32(32)
+
+
+def seal(secret: str, key: bytes, operator_id: int) -> str:
+    """The base-32 secret as stored: nonce + AES-GCM(20 raw bytes), bound to the operator's id
+    (a sealed secret copied to another row does not open there); 64 characters."""
+    raw = base64.b32decode(secret)
+    nonce = secrets.token_bytes(12)
+    sealed = nonce + AESGCM(key).encrypt(nonce, raw, _bound(operator_id))
+    return base64.urlsafe_b64encode(sealed).decode("ascii")
+
+
+def unseal(stored: str, key: bytes, operator_id: int) -> str:
+    """The base-32 secret from what seal() stored; "" for none or one that does not open
+    (another SECRET_KEY, another row): such an operator simply has no working code."""
+    if not stored:
+        return ""
+    try:
+        sealed = base64.urlsafe_b64decode(stored.encode("ascii"))
+        raw = AESGCM(key).decrypt(sealed[:12], sealed[12:], _bound(operator_id))
+    except (ValueError, binascii.Error, InvalidTag):
+        return ""
+    return base64.b32encode(raw).decode("ascii")
+
+
+def _bound(operator_id: int) -> bytes:
+    return f"jcan-totp:{operator_id}".encode()
 
 
 def spaced(secret: str) -> str:

@@ -11,7 +11,7 @@ from app.console.accounts import totp
 from app.console.accounts.tables import Operator
 from app.console.permissions import Role
 from app.db import utcnow
-from tests.helpers import error_summary_text, text_body, wait_for_mail
+from tests.helpers import clear_of_minute_boundary, error_summary_text, text_body, wait_for_mail
 from tests.integration.console.console_helpers import (
     account,
     events,
@@ -158,6 +158,7 @@ async def test_sign_in_attempts_are_limited_per_address(
         f"10.{int(run[:2], 16)}.{int(run[2:4], 16)}.1",
         f"10.{int(run[:2], 16)}.{int(run[2:4], 16)}.2",
     )
+    await clear_of_minute_boundary()  # the counters live in fixed one-minute windows
     async with from_address(first) as c:
         statuses = [
             (await post_password(c, f"x{n}-{run}@example.jp", "wrong pass")).status_code
@@ -171,3 +172,14 @@ async def test_sign_in_attempts_are_limited_per_address(
         response = await post_password(c, who.email, who.password)
         assert response.status_code == 429
         assert "1分ほど待って" in error_summary_text(response.text)
+
+
+async def test_the_totp_secret_is_stored_sealed(client: Any, settings: Any) -> None:
+    who = await account(client, settings, Role.REVIEWER)
+    row = await Operator.select(Operator.totp_secret).where(Operator.id == who.id).first()
+    assert row is not None and row["totp_secret"]
+    assert who.secret not in row["totp_secret"]
+    assert (
+        totp.unseal(row["totp_secret"], settings.app.derived_key("totp-secrets"), who.id)
+        == who.secret
+    )
