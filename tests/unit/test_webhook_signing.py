@@ -86,3 +86,12 @@ def test_the_body_carries_id_type_created_and_the_certificate_data():
 def test_backoff_doubles_and_is_capped_at_an_hour():
     assert [backoff(n, 30) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert backoff(30, 30) == 3600
+
+
+def test_the_console_shows_the_receiver_without_credentials():
+    from app.issuance.webhooks.controller import shown_url
+
+    assert shown_url("https://user:pw@econtract.example.jp:8443/hooks?key=s3") == (
+        "https://econtract.example.jp:8443/hooks"
+    )
+    assert shown_url("http://econtract.example.jp/in") == "http://econtract.example.jp/in"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from litestar import Controller, get, post
 from litestar.params import FromPath
@@ -26,6 +27,15 @@ LIST = "console/webhooks/list.html.jinja2"
 MANAGE = [requires(Permission.MANAGE_WEBHOOKS)]
 
 
+def shown_url(url: str) -> str:
+    """The receiver's address as operators see it: scheme, host, port and path, never a
+    user:password part or a query (either may carry a credential)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 class WebhooksController(Controller):
     path = "/webhooks"
 
@@ -38,7 +48,7 @@ class WebhooksController(Controller):
             "events": await operations.list_events(failed_only),
             "failed_only": failed_only,
             "enabled": hook.enabled,
-            "url": hook.url,
+            "url": shown_url(hook.url),
             "notice": request.query_params.get("notice", ""),
         }
         return page(request, LIST, context, operator=current_operator(request))
