@@ -199,6 +199,33 @@ class ReviewSettings:
     (Mon-Fri, Japan time) is marked overdue in the queue."""
 
 
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str = ""
+    """ECONTRACT_WEBHOOK_URL: where certificate.issued / certificate.revoked events are POSTed
+    (the e-contract service); empty = events are recorded but not delivered."""
+    secret: str = ""
+    """ECONTRACT_WEBHOOK_SECRET: the HMAC-SHA256 key of the JCAN-Signature header, shared with
+    the receiver; required in production when ECONTRACT_WEBHOOK_URL is set."""
+    timeout: float = 10.0
+    """ECONTRACT_WEBHOOK_TIMEOUT: seconds a delivery may take (connect, send, answer)."""
+    max_attempts: int = 12
+    """ECONTRACT_WEBHOOK_MAX_ATTEMPTS: network errors, 5xx and 429 are retried up to this many
+    attempts, then the event is failed (`jcan webhooks retry ID` sends it again)."""
+    retry_base_seconds: float = 30.0
+    """ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS: the first retry delay; doubles per attempt, at
+    most 1 hour."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+    @property
+    def claim_timeout_seconds(self) -> float:
+        """A delivery claimed longer ago than this is taken as lost (its worker died)."""
+        return max(60.0, 3 * self.timeout)
+
+
 _ENV_NAMES: dict[str, dict[str, str]] = {
     "app": {
         "env": "APP_ENV",
@@ -263,6 +290,13 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "approvals": "REVIEW_APPROVALS",
         "sla_business_days": "REVIEW_SLA_BUSINESS_DAYS",
     },
+    "webhooks": {
+        "url": "ECONTRACT_WEBHOOK_URL",
+        "secret": "ECONTRACT_WEBHOOK_SECRET",
+        "timeout": "ECONTRACT_WEBHOOK_TIMEOUT",
+        "max_attempts": "ECONTRACT_WEBHOOK_MAX_ATTEMPTS",
+        "retry_base_seconds": "ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS",
+    },
 }
 
 
@@ -277,6 +311,7 @@ SECTIONS: dict[str, type[Any]] = {
     "documents": DocumentSettings,
     "console": ConsoleSettings,
     "review": ReviewSettings,
+    "webhooks": WebhookSettings,
 }
 
 
@@ -324,6 +359,7 @@ class Settings:
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -369,6 +405,14 @@ class Settings:
             raise SettingsError("REVIEW_APPROVALS must be 1 or 2")
         if self.review.sla_business_days < 1:
             raise SettingsError("REVIEW_SLA_BUSINESS_DAYS must be at least 1")
+        hook = self.webhooks
+        if hook.url and not hook.url.startswith(("http://", "https://")):
+            raise SettingsError("ECONTRACT_WEBHOOK_URL must be an http:// or https:// URL")
+        if hook.timeout <= 0 or hook.max_attempts < 1 or hook.retry_base_seconds < 0:
+            raise SettingsError(
+                "ECONTRACT_WEBHOOK_TIMEOUT must be above 0, ECONTRACT_WEBHOOK_MAX_ATTEMPTS at "
+                "least 1 and ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS 0 or more"
+            )
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:
@@ -384,6 +428,11 @@ class Settings:
             if not self.documents.key:
                 raise SettingsError(
                     "DOCUMENT_KEY must be set in production (urlsafe base64 of 32 random bytes)"
+                )
+            if hook.url and not hook.secret:
+                raise SettingsError(
+                    "ECONTRACT_WEBHOOK_SECRET must be set in production when "
+                    "ECONTRACT_WEBHOOK_URL is set"
                 )
 
     @property
