@@ -25,7 +25,7 @@ class LocalCaCrl(Table, tablename="local_ca_crl"):
     """One CRL signed (a log): its CRL Number is thisUpdate in microseconds, above the last."""
 
     id: Serial
-    number = BigInt(unique=True)
+    number = BigInt(index=True)
     this_update = Timestamptz()
     next_update = Timestamptz()
     entries = Integer(default=0)

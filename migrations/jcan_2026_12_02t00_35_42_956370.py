@@ -1,5 +1,4 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import BigInt
 from piccolo.columns.column_types import Integer
 from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Timestamptz
@@ -7,9 +6,9 @@ from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-12-02T00:46:30:776754"
+ID = "2026-12-02T00:35:42:956370"
 VERSION = "1.38.0"
-DESCRIPTION = "Local CA: the certificates it signed (by request id) and the CRLs it published"
+DESCRIPTION = "Local CA: the certificates it signed (by request id) and its numbered CRLs"
 
 
 async def forwards():
@@ -29,27 +28,6 @@ async def forwards():
         tablename="local_ca_certificate",
         schema=None,
         columns=None,
-    )
-
-    manager.add_column(
-        table_class_name="LocalCaCrl",
-        tablename="local_ca_crl",
-        column_name="number",
-        db_column_name="number",
-        column_class_name="BigInt",
-        column_class=BigInt,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
     )
 
     manager.add_column(
