@@ -10,6 +10,7 @@ from app.captcha.tables import CaptchaChallenge
 from app.console.accounts.tables import ConsoleSession, Operator, OperatorSetupToken, RecoveryCode
 from app.console.audit.tables import AuditEvent
 from app.console.review.tables import ReviewDecision
+from app.issuance.ca.tables import LocalCaCertificate, LocalCaCrl
 from app.issuance.webhooks.tables import WebhookEvent
 from app.mail.tables import OutboxMessage
 from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
@@ -33,4 +34,6 @@ TABLES: tuple[type[Any], ...] = (
     OperatorSetupToken,
     ConsoleSession,
     WebhookEvent,
+    LocalCaCertificate,
+    LocalCaCrl,
 )

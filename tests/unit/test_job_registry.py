@@ -46,7 +46,12 @@ def test_arq_tasks_worker_worker_settings_is_complete(monkeypatch):
         worker.functions
     )
     crons = {job.name: job for job in worker.cron_jobs}
-    assert set(crons) == {"cron:relay_outbox", "cron:relay_webhooks", "cron:sweep_expired"}
+    assert set(crons) == {
+        "cron:relay_outbox",
+        "cron:relay_webhooks",
+        "cron:sweep_expired",
+        "cron:publish_crl",
+    }
     assert crons["cron:relay_webhooks"].second == 30 and crons["cron:relay_webhooks"].minute is None
     assert crons["cron:relay_outbox"].second == 0 and crons["cron:relay_outbox"].minute is None
     assert crons["cron:relay_outbox"].run_at_startup
