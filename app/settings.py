@@ -199,6 +199,15 @@ class ReviewSettings:
     (Mon-Fri, Japan time) is marked overdue in the queue."""
 
 
+@dataclass(frozen=True)
+class IssuanceSettings:
+    pickup_link_days: int = 14
+    """PICKUP_LINK_DAYS: how long the mailed pickup link (証明書の受け取り) stays valid; an
+    unclaimed key is destroyed when it expires."""
+    key_size: int = 2048
+    """ISSUE_KEY_SIZE: RSA key size of the keys made for applicants (2048 or 3072)."""
+
+
 _ENV_NAMES: dict[str, dict[str, str]] = {
     "app": {
         "env": "APP_ENV",
@@ -263,6 +272,7 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "approvals": "REVIEW_APPROVALS",
         "sla_business_days": "REVIEW_SLA_BUSINESS_DAYS",
     },
+    "issuance": {"pickup_link_days": "PICKUP_LINK_DAYS", "key_size": "ISSUE_KEY_SIZE"},
 }
 
 
@@ -277,6 +287,7 @@ SECTIONS: dict[str, type[Any]] = {
     "documents": DocumentSettings,
     "console": ConsoleSettings,
     "review": ReviewSettings,
+    "issuance": IssuanceSettings,
 }
 
 
@@ -324,6 +335,7 @@ class Settings:
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    issuance: IssuanceSettings = field(default_factory=IssuanceSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -369,6 +381,10 @@ class Settings:
             raise SettingsError("REVIEW_APPROVALS must be 1 or 2")
         if self.review.sla_business_days < 1:
             raise SettingsError("REVIEW_SLA_BUSINESS_DAYS must be at least 1")
+        if self.issuance.key_size not in (2048, 3072):
+            raise SettingsError("ISSUE_KEY_SIZE must be 2048 or 3072")
+        if self.issuance.pickup_link_days < 1:
+            raise SettingsError("PICKUP_LINK_DAYS must be at least 1")
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:
