@@ -206,6 +206,9 @@ class IssuanceSettings:
     unclaimed key is destroyed when it expires."""
     key_size: int = 2048
     """ISSUE_KEY_SIZE: RSA key size of the keys made for applicants (2048 or 3072)."""
+    retry_seconds: int = 300
+    """ISSUE_RETRY_SECONDS: a stored request still without its certificate after this many
+    seconds (its worker died) is run again by the relay under a job id of its own."""
 
 
 _ENV_NAMES: dict[str, dict[str, str]] = {
@@ -272,7 +275,11 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "approvals": "REVIEW_APPROVALS",
         "sla_business_days": "REVIEW_SLA_BUSINESS_DAYS",
     },
-    "issuance": {"pickup_link_days": "PICKUP_LINK_DAYS", "key_size": "ISSUE_KEY_SIZE"},
+    "issuance": {
+        "pickup_link_days": "PICKUP_LINK_DAYS",
+        "key_size": "ISSUE_KEY_SIZE",
+        "retry_seconds": "ISSUE_RETRY_SECONDS",
+    },
 }
 
 
@@ -385,6 +392,8 @@ class Settings:
             raise SettingsError("ISSUE_KEY_SIZE must be 2048 or 3072")
         if self.issuance.pickup_link_days < 1:
             raise SettingsError("PICKUP_LINK_DAYS must be at least 1")
+        if self.issuance.retry_seconds < 1:
+            raise SettingsError("ISSUE_RETRY_SECONDS must be at least 1")
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
@@ -35,13 +35,22 @@ SYSTEM = Actor.system(ISSUE_CERTIFICATE)
 PICKUP_LINK = LinkKind("pickup", PickupToken, session_key="pickup_token", landing="/pickup")
 
 
-def issue_job_id(application_id: int) -> str:
-    return f"{ISSUE_CERTIFICATE}:{application_id}"
+def issue_job_id(application_id: int, suffix: str = "") -> str:
+    return f"{ISSUE_CERTIFICATE}:{application_id}{suffix}"
 
 
-async def enqueue_issue(queue: JobQueue, application_id: int) -> None:
+async def enqueue_issue(queue: JobQueue, application_id: int, suffix: str = "") -> None:
     """After the approval's commit (best effort: relay_issuance covers a lost enqueue)."""
-    await queue.enqueue(ISSUE_CERTIFICATE, application_id, job_id=issue_job_id(application_id))
+    job_id = issue_job_id(application_id, suffix)
+    await queue.enqueue(ISSUE_CERTIFICATE, application_id, job_id=job_id)
+
+
+async def stale_requests(before: datetime) -> set[int]:
+    """Applications whose stored request is still without its certificate since `before`."""
+    rows = await Certificate.select(Certificate.application).where(
+        (Certificate.status == REQUESTED) & (Certificate.created_at < before)
+    )
+    return {int(r["application"]) for r in rows}
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from cryptography.x509.oid import NameOID
 
 from app.issuance import keys, pkcs12
 from app.links.tokens import new_token
+from tests.support.pkcs12 import nss_import, openssl_info
 
 
 def _self_signed(key_der: bytes) -> bytes:
@@ -80,33 +79,12 @@ def test_pkcs12_opens_in_openssl_and_nss(
     content = pkcs12.build(material.key_der, certificate, certificate, pin, fmt, "Taro Yamada")
     path = tmp_path / "f.p12"
     path.write_bytes(content)
-    info = subprocess.run(
-        ["openssl", "pkcs12", "-info", "-noout", "-passin", f"pass:{pin}", "-in", str(path)],
-        capture_output=True,
-        text=True,
-    )
+    info = openssl_info(path, pin)
     assert info.returncode == 0, info.stderr
     expected = "AES-256-CBC" if fmt == pkcs12.STANDARD else "pbeWithSHA1And3-KeyTripleDES-CBC"
     assert expected in info.stderr
-    wrong = subprocess.run(
-        ["openssl", "pkcs12", "-info", "-noout", "-passin", "pass:wrong-pin", "-in", str(path)],
-        capture_output=True,
-    )
-    assert wrong.returncode != 0
-    assert shutil.which("pk12util"), "pk12util (Debian libnss3-tools) is needed"
-    nss = tmp_path / "nss"
-    nss.mkdir()
-    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True)
-    imported = subprocess.run(
-        ["pk12util", "-i", str(path), "-d", f"sql:{nss}", "-W", pin],
-        capture_output=True,
-        text=True,
-    )
-    assert imported.returncode == 0, imported.stdout + imported.stderr
-    listed = subprocess.run(
-        ["certutil", "-K", "-d", f"sql:{nss}"], capture_output=True, text=True, check=True
-    )
-    assert "Taro Yamada" in listed.stdout
+    assert openssl_info(path, "wrong-pin").returncode != 0
+    assert "Taro Yamada" in nss_import(path, pin, tmp_path / "nss")
 
 
 def test_file_name_is_cn_and_serial() -> None:
