@@ -1,4 +1,5 @@
-"""Cron job: delete expired access tokens, CAPTCHA challenges and abandoned drafts in batches."""
+"""Cron job: delete expired access tokens, CAPTCHA challenges, abandoned drafts and unclaimed
+keys (their pickup link expired) in batches."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from app.application.storage import store_for
 from app.application.uploads import delete_abandoned_drafts
 from app.captcha.service import delete_expired as delete_expired_challenges
 from app.db import Cursor, utcnow
+from app.issuance.expiry import destroy_unclaimed
 from app.registration.links import delete_dead_tokens
+from tasks.issue_certificate import outbox_for
 
 log = logging.getLogger("jcan.jobs")
 
@@ -48,6 +51,16 @@ async def sweep_expired(ctx: dict[str, Any]) -> dict[str, int]:
             return removed, (MORE if removed == size else None)
 
         sweeps["abandoned_drafts"] = drafts
+
+        async def unclaimed_keys(
+            now: datetime, batch: int, after: Cursor | None
+        ) -> tuple[int, Cursor | None]:
+            # Each key goes with two mails (holder and LRA) in its own transaction.
+            size = min(batch, DRAFT_BATCH_SIZE)
+            removed = await destroy_unclaimed(now, ctx["settings"], outbox_for(ctx), size)
+            return removed, (MORE if removed == size else None)
+
+        sweeps["unclaimed_keys"] = unclaimed_keys
     counts = dict.fromkeys(sweeps, 0)
     for name, sweep in sweeps.items():
         cursor: Cursor | None = None  # where the last batch of this kind stopped

@@ -15,7 +15,7 @@ from app.issuance import service
 from app.issuance.ca import select
 from app.issuance.tables import PickupToken, WrappedKey
 from app.mail.tables import OutboxMessage
-from tasks.issue_certificate import _outbox, issue_certificate
+from tasks.issue_certificate import issue_certificate, outbox_for
 from tests.helpers import text_body, wait_for_mail
 from tests.integration.issuance.issuance_helpers import (
     HOLDER,
@@ -89,7 +89,7 @@ async def test_a_crash_after_the_ca_answered_is_repaired_by_the_rerun_with_the_s
         services.queue = queue
     ctx = job_context(services)
     # The first run: the request stored, the CA signed, then the worker died before commit.
-    prepared = await service.prepare(application["id"], services.settings, _outbox(ctx))
+    prepared = await service.prepare(application["id"], services.settings, outbox_for(ctx))
     assert prepared is not None
     first = await select(services.settings).issue(prepared.request)
     [row] = await certificates(application["id"])
