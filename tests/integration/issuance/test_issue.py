@@ -108,3 +108,21 @@ async def test_nothing_is_issued_for_an_application_not_approved(
     client: Any, smtp_sink: Any, services: Any
 ) -> None:
     assert await issue_certificate(job_context(services), 999999) == "nothing to issue"
+
+
+async def test_jcan_certificates_list_and_show(client: Any, smtp_sink: Any, services: Any) -> None:
+    from tests.integration.test_cli import jcan
+
+    application = await approved(client, smtp_sink, services)
+    await wait_issued(application["id"])
+    [cert] = await certificates(application["id"])
+    listed = await asyncio.to_thread(jcan, "certificates", "list")
+    assert listed.returncode == 0, listed.stderr
+    [line] = listed.stdout.splitlines()
+    assert line.startswith(f"{cert['serial']}\tissued\t") and "waiting until" in line
+    shown = await asyncio.to_thread(jcan, "certificates", "show", cert["serial"].upper())
+    assert shown.returncode == 0, shown.stderr
+    assert f"sha256:\t{cert['fingerprint']}" in shown.stdout
+    assert "BEGIN CERTIFICATE" in shown.stdout
+    missing = await asyncio.to_thread(jcan, "certificates", "show", "abcdef")
+    assert missing.returncode == 1
