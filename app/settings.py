@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import inspect
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
 ENVIRONMENTS = ("dev", "test", "production")
+CA_BACKENDS = ("local",)
+OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 
 
 class SettingsError(ValueError):
@@ -204,11 +207,39 @@ class IssuanceSettings:
     pickup_link_days: int = 14
     """PICKUP_LINK_DAYS: how long the mailed pickup link (証明書の受け取り) stays valid; an
     unclaimed key is destroyed when it expires."""
-    key_size: int = 2048
-    """ISSUE_KEY_SIZE: RSA key size of the keys made for applicants (2048 or 3072)."""
     retry_seconds: int = 300
     """ISSUE_RETRY_SECONDS: a stored request still without its certificate after this many
     seconds (its worker died) is run again by the relay under a job id of its own."""
+
+
+SMIME_SBR_ARC = "2.23.140.1.5"
+# Under 32473, the enterprise number RFC 5612 reserves for documentation: a TEST OID.
+DEFAULT_LRA_POLICY_OID = "1.3.6.1.4.1.32473.15.1"
+
+
+@dataclass(frozen=True)
+class CaSettings:
+    backend: str = "local"
+    """CA_BACKEND: local (an issuing CA inside the portal, keys under VAR_DIR/ca)."""
+    key_passphrase: str = ""
+    """CA_KEY_PASSPHRASE: encrypts the local CA's key files; empty = derived from SECRET_KEY
+    (dev/test only; production requires 16+ characters)."""
+    root_name: str = "JCAN Portal TEST Root CA"
+    """CA_ROOT_NAME: CN of the local root CA (`jcan ca init`); the default says TEST."""
+    issuing_name: str = "JCAN Portal TEST Issuing CA"
+    """CA_ISSUING_NAME: CN of the local issuing CA that signs subscribers' certificates."""
+    organization: str = "JCAN Portal TEST"
+    """CA_ORGANIZATION: O of the local CA certificates (C is JP)."""
+    policy_oid: str = DEFAULT_LRA_POLICY_OID
+    """CA_POLICY_OID: the LRA's certificate policy OID, written next to the S/MIME BR
+    reserved OID in certificatePolicies (the default is under RFC 5612's documentation arc)."""
+    public_url: str = ""
+    """CA_PUBLIC_URL: origin written into certificates for the CRL and CA certificate URLs
+    (served under /ca/); empty = BASE_URL with http:// (the S/MIME BR want http URLs)."""
+    crl_days: int = 7
+    """CA_CRL_DAYS: nextUpdate of the CRL, days after thisUpdate (1-10, the S/MIME BR's limit)."""
+    rsa_key_size: int = 2048
+    """RSA_KEY_SIZE: subscribers' RSA key size, 2048 or 3072."""
 
 
 _ENV_NAMES: dict[str, dict[str, str]] = {
@@ -277,8 +308,18 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
     },
     "issuance": {
         "pickup_link_days": "PICKUP_LINK_DAYS",
-        "key_size": "ISSUE_KEY_SIZE",
         "retry_seconds": "ISSUE_RETRY_SECONDS",
+    },
+    "ca": {
+        "backend": "CA_BACKEND",
+        "key_passphrase": "CA_KEY_PASSPHRASE",
+        "root_name": "CA_ROOT_NAME",
+        "issuing_name": "CA_ISSUING_NAME",
+        "organization": "CA_ORGANIZATION",
+        "policy_oid": "CA_POLICY_OID",
+        "public_url": "CA_PUBLIC_URL",
+        "crl_days": "CA_CRL_DAYS",
+        "rsa_key_size": "RSA_KEY_SIZE",
     },
 }
 
@@ -295,6 +336,7 @@ SECTIONS: dict[str, type[Any]] = {
     "console": ConsoleSettings,
     "review": ReviewSettings,
     "issuance": IssuanceSettings,
+    "ca": CaSettings,
 }
 
 
@@ -343,6 +385,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
     issuance: IssuanceSettings = field(default_factory=IssuanceSettings)
+    ca: CaSettings = field(default_factory=CaSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -388,12 +431,11 @@ class Settings:
             raise SettingsError("REVIEW_APPROVALS must be 1 or 2")
         if self.review.sla_business_days < 1:
             raise SettingsError("REVIEW_SLA_BUSINESS_DAYS must be at least 1")
-        if self.issuance.key_size not in (2048, 3072):
-            raise SettingsError("ISSUE_KEY_SIZE must be 2048 or 3072")
         if self.issuance.pickup_link_days < 1:
             raise SettingsError("PICKUP_LINK_DAYS must be at least 1")
         if self.issuance.retry_seconds < 1:
             raise SettingsError("ISSUE_RETRY_SECONDS must be at least 1")
+        self._validate_ca()
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:
@@ -410,6 +452,47 @@ class Settings:
                 raise SettingsError(
                     "DOCUMENT_KEY must be set in production (urlsafe base64 of 32 random bytes)"
                 )
+            if len(self.ca.key_passphrase) < 16:
+                raise SettingsError("CA_KEY_PASSPHRASE must be set to 16+ characters in production")
+
+    def _validate_ca(self) -> None:
+        if self.ca.backend not in CA_BACKENDS:
+            raise SettingsError(f"CA_BACKEND must be one of {', '.join(CA_BACKENDS)}")
+        if not 1 <= self.ca.crl_days <= 10:
+            raise SettingsError("CA_CRL_DAYS must be between 1 and 10 (S/MIME BR 4.9.7)")
+        if self.ca.rsa_key_size not in (2048, 3072):
+            raise SettingsError("RSA_KEY_SIZE must be 2048 or 3072")
+        oid = self.ca.policy_oid
+        if (
+            not OID.match(oid)
+            or oid.startswith(SMIME_SBR_ARC)
+            or any(int(arc) >= 2**32 for arc in oid.split("."))
+        ):
+            # Arcs over 32 bits: Windows and pkilint's decoder refuse them.
+            raise SettingsError(
+                "CA_POLICY_OID must be a dotted OID outside 2.23.140.1.5, each arc under 2^32"
+            )
+        if self.ca.public_url and not self.ca.public_url.startswith("http://"):
+            raise SettingsError("CA_PUBLIC_URL must be an http:// origin (S/MIME BR 7.1.2.3)")
+
+    @property
+    def ca_public_url(self) -> str:
+        """The http:// origin written into certificates (CRL, CA certificates, OCSP)."""
+        if self.ca.public_url:
+            return self.ca.public_url.rstrip("/")
+        parts = urlsplit(self.app.base_url)
+        return f"http://{parts.netloc}{parts.path}".rstrip("/")
+
+    @property
+    def ca_dir(self) -> Path:
+        """Where the local CA keeps its keys, certificates and the pre-signed CRL."""
+        return self.app.var_dir / "ca"
+
+    def ca_passphrase(self) -> bytes:
+        """The passphrase of the local CA's key files (derived from SECRET_KEY when unset)."""
+        if self.ca.key_passphrase:
+            return self.ca.key_passphrase.encode()
+        return base64.urlsafe_b64encode(self.app.derived_key("local-ca-key"))
 
     @property
     def cookies_secure(self) -> bool:

@@ -49,10 +49,11 @@ async def run(args: argparse.Namespace) -> int:
             )
         return 0
     serial = args.serial.strip().lower().replace(":", "")
-    row = await Certificate.select().where(Certificate.serial == serial).first()
-    if row is None:
+    found = await Certificate.select().where(Certificate.serial == serial).first()
+    if found is None:
         print(f"no certificate with serial {args.serial}", file=sys.stderr)
         return 1
+    row = dict(found)
     application = (
         await Application.select(Application.reference)
         .where(Application.id == row["application"])

@@ -44,7 +44,15 @@ def test_arq_tasks_worker_worker_settings_is_complete(monkeypatch):
     assert worker.redis_settings is not None and worker.redis_settings.database == 9
     assert {"send_mail", "relay_outbox", "sweep_expired"} <= set(worker.functions)
     crons = {job.name: job for job in worker.cron_jobs}
-    assert set(crons) == {"cron:relay_outbox", "cron:sweep_expired"}
+    assert set(crons) == {
+        "cron:relay_outbox",
+        "cron:sweep_expired",
+        "cron:publish_crl",
+        "cron:relay_issuance",
+    }
+    assert {"issue_certificate", "relay_issuance"} <= set(worker.functions)
+    assert crons["cron:relay_issuance"].run_at_startup
+    assert crons["cron:relay_issuance"].second == 30
     assert crons["cron:relay_outbox"].second == 0 and crons["cron:relay_outbox"].minute is None
     assert crons["cron:relay_outbox"].run_at_startup
     assert (crons["cron:sweep_expired"].minute, crons["cron:sweep_expired"].second) == (7, 0)

@@ -27,7 +27,7 @@ from tests.integration.issuance.issuance_helpers import (
 
 
 @pytest.fixture
-def services(app: Any) -> Any:
+def services(app: Any, ca_settings: Any) -> Any:  # ca_settings: the local CA exists
     return app.state.services
 
 

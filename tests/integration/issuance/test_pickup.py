@@ -20,7 +20,7 @@ PICKUP = re.compile(r"http://testserver\.local(/pickup/t/[A-Za-z0-9_-]+)")
 
 
 @pytest.fixture
-def services(app: Any) -> Any:
+def services(app: Any, ca_settings: Any) -> Any:  # ca_settings: the local CA exists
     return app.state.services
 
 

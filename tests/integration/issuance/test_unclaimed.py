@@ -16,7 +16,7 @@ from tests.integration.issuance.issuance_helpers import HOLDER, approved, wait_i
 
 
 @pytest.fixture
-def services(app: Any) -> Any:
+def services(app: Any, ca_settings: Any) -> Any:  # ca_settings: the local CA exists
     return app.state.services
 
 
