@@ -40,7 +40,7 @@ async def destroy_unclaimed(now: datetime, settings: Settings, outbox: Outbox, l
         if application is None:
             continue
         subject, _profile = ca_subject(dict(application))
-        async with outbox.transaction(now) as letters:
+        async with outbox.transaction() as letters:  # the mails are due at once
             gone = (
                 await WrappedKey.delete()
                 .where(WrappedKey.id == row["wrapped_id"])

@@ -30,6 +30,18 @@ async def approved(client: Any, smtp_sink: Any, services: Any) -> dict[str, Any]
     return await act(row["public_id"], Decision(Action.APPROVE, CHECKS), who, services)
 
 
+async def pickup_mails_to(smtp_sink: Any, address: str = HOLDER, count: int = 1) -> list[Any]:
+    """The pickup mails (「証明書を発行しました」) the sink received for `address`."""
+    for _ in range(300):
+        found = [m for m in smtp_sink.to(address) if "証明書を発行しました" in m["Subject"]]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(
+        f"no pickup mail to {address}: {[m['Subject'] for m in smtp_sink.to(address)]}"
+    )
+
+
 def job_context(services: Any) -> dict[str, Any]:
     return {"settings": services.settings, "queue": services.queue, "job_try": 1}
 

@@ -16,12 +16,12 @@ from app.issuance.ca import select
 from app.issuance.tables import PickupToken, WrappedKey
 from app.mail.tables import OutboxMessage
 from tasks.issue_certificate import issue_certificate, outbox_for
-from tests.helpers import text_body, wait_for_mail
+from tests.helpers import text_body
 from tests.integration.issuance.issuance_helpers import (
-    HOLDER,
     approved,
     certificates,
     job_context,
+    pickup_mails_to,
     wait_issued,
 )
 
@@ -36,7 +36,7 @@ async def test_an_approval_issues_one_certificate_and_mails_the_pickup_link(
 ) -> None:
     application = await approved(client, smtp_sink, services)
     issued = await wait_issued(application["id"])
-    [message] = await wait_for_mail(smtp_sink, HOLDER, count=2)  # submitted, then pickup
+    [message] = await pickup_mails_to(smtp_sink)
     [cert] = await certificates(application["id"])
     assert cert["status"] == "issued" and cert["key_origin"] == "generated"
     certificate = x509.load_pem_x509_certificate(cert["certificate_pem"].encode())
@@ -101,7 +101,7 @@ async def test_a_crash_after_the_ca_answered_is_repaired_by_the_rerun_with_the_s
     [row] = await certificates(application["id"])
     assert row["serial"] == format(first.serial, "x")
     assert row["certificate_pem"].encode() == first.certificate_pem
-    await wait_for_mail(smtp_sink, HOLDER, count=2)
+    await pickup_mails_to(smtp_sink)
 
 
 async def test_nothing_is_issued_for_an_application_not_approved(
