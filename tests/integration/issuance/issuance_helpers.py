@@ -21,7 +21,11 @@ HOLDER = "taro@example.com"  # the certificate's address in tests.helpers' answe
 async def approved(client: Any, smtp_sink: Any, services: Any) -> dict[str, Any]:
     """An application submitted by its applicant and approved by an approver (which queues
     issue_certificate after the commit); the application row as approved."""
-    reference = await submitted(client, smtp_sink)
+    return await approve(await submitted(client, smtp_sink), services)
+
+
+async def approve(reference: str, services: Any) -> dict[str, Any]:
+    """Claim and approve the application with this reference, as an approver."""
     row = await Application.select().where(Application.reference == reference).first()
     assert row is not None
     email = f"approver-{reference}@example.jp"
