@@ -22,6 +22,7 @@ from app.captcha.controller import CaptchaController
 from app.console.router import console_router
 from app.issuance import ca
 from app.issuance.ca.controller import CaController
+from app.issuance.controller import PickupController
 from app.jobs import queue_for
 from app.links.web import LinkNotLive, link_not_live
 from app.logs import configure_logging
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CaptchaController,
             ApplicationController,
             ApprovalController,
+            PickupController,
             CaController,
             console_router(settings),
             create_static_files_router(

@@ -229,6 +229,15 @@ class WebhookSettings:
         return max(60.0, 3 * self.timeout)
 
 
+class IssuanceSettings:
+    pickup_link_days: int = 14
+    """PICKUP_LINK_DAYS: how long the mailed pickup link (証明書の受け取り) stays valid; an
+    unclaimed key is destroyed when it expires."""
+    retry_seconds: int = 300
+    """ISSUE_RETRY_SECONDS: a stored request still without its certificate after this many
+    seconds (its worker died) is run again by the relay under a job id of its own."""
+
+
 SMIME_SBR_ARC = "2.23.140.1.5"
 # Under 32473, the enterprise number RFC 5612 reserves for documentation: a TEST OID.
 DEFAULT_LRA_POLICY_OID = "1.3.6.1.4.1.32473.15.1"
@@ -330,6 +339,10 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "max_attempts": "ECONTRACT_WEBHOOK_MAX_ATTEMPTS",
         "retry_base_seconds": "ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS",
     },
+    "issuance": {
+        "pickup_link_days": "PICKUP_LINK_DAYS",
+        "retry_seconds": "ISSUE_RETRY_SECONDS",
+    },
     "ca": {
         "backend": "CA_BACKEND",
         "key_passphrase": "CA_KEY_PASSPHRASE",
@@ -356,6 +369,7 @@ SECTIONS: dict[str, type[Any]] = {
     "console": ConsoleSettings,
     "review": ReviewSettings,
     "webhooks": WebhookSettings,
+    "issuance": IssuanceSettings,
     "ca": CaSettings,
 }
 
@@ -405,6 +419,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    issuance: IssuanceSettings = field(default_factory=IssuanceSettings)
     ca: CaSettings = field(default_factory=CaSettings)
 
     @classmethod
@@ -459,6 +474,10 @@ class Settings:
                 "ECONTRACT_WEBHOOK_TIMEOUT must be above 0, ECONTRACT_WEBHOOK_MAX_ATTEMPTS at "
                 "least 1 and ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS 0 or more"
             )
+        if self.issuance.pickup_link_days < 1:
+            raise SettingsError("PICKUP_LINK_DAYS must be at least 1")
+        if self.issuance.retry_seconds < 1:
+            raise SettingsError("ISSUE_RETRY_SECONDS must be at least 1")
         self._validate_ca()
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:

@@ -58,10 +58,11 @@ ISOLATED_ENV = (
     "DOCUMENTS_DIR",
     "DOCUMENT_KEY",
 )
-# The emailed links: /apply/t/ (registration, or a declined application to correct) and
-# /approve/t/ (the principal's approval request).
+# The emailed links: /apply/t/ (registration, or a declined application to correct),
+# /approve/t/ (the principal's approval request) and /pickup/t/ (the certificate's pickup).
 LINKS = {
-    kind: re.compile(rf"https?://\S+/{kind}/t/[A-Za-z0-9_-]+") for kind in ("apply", "approve")
+    kind: re.compile(rf"https?://\S+/{kind}/t/[A-Za-z0-9_-]+")
+    for kind in ("apply", "approve", "pickup")
 }
 
 
@@ -252,6 +253,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     )
     server = LiveServer(base_url, var_dir, env, var_dir / "server.log")
     server.jcan("migrate")
+    server.jcan("ca", "init", "--if-missing")  # the local CA that issues after an approval
     demo = server.jcan("demo", "--count", "5")
     server.add_tickets([line.strip() for line in demo.splitlines() if line.startswith("  ")])
     assert server._tickets, f"jcan demo printed no tickets:\n{demo}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.jobs import Cron, Jobs
+from tasks.issue_certificate import issue_certificate, relay_issuance
 from tasks.publish_crl import publish_crl
 from tasks.relay import relay_outbox
 from tasks.send_mail import send_mail
@@ -17,12 +18,16 @@ JOBS = Jobs(
         deliver_webhook,
         relay_webhooks,
         publish_crl,
+        issue_certificate,
+        relay_issuance,
     ),
     schedule=(
         # Every minute (and once when a worker starts): pending mail whose enqueue was lost.
         Cron(relay_outbox, every=60, run_at_startup=True),
         # Every minute, 30 s after the mail relay: webhook events due (a retry) or lost.
         Cron(relay_webhooks, every=60, offset=30, run_at_startup=True),
+        # Every minute (and at start): approvals whose issue_certificate enqueue was lost.
+        Cron(relay_issuance, every=60, offset=30, run_at_startup=True),
         # Hourly, at minute 7: expired tokens, challenges and abandoned drafts.
         Cron(sweep_expired, every=3600, offset=7 * 60),
         # Daily at 03:17 UTC: a fresh CRL from the local CA (revocations sign one at once).
