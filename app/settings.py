@@ -229,6 +229,7 @@ class WebhookSettings:
         return max(60.0, 3 * self.timeout)
 
 
+@dataclass(frozen=True)
 class IssuanceSettings:
     pickup_link_days: int = 14
     """PICKUP_LINK_DAYS: how long the mailed pickup link (証明書の受け取り) stays valid; an

@@ -12,6 +12,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 from ulid import ULID
 
 from app.application import states, workflow
@@ -24,6 +25,8 @@ from app.db import is_unique_violation
 from app.issuance import keys
 from app.issuance.ca.base import Issued, IssueRequest, Profile, Subject
 from app.issuance.tables import GENERATED, ISSUED, REQUESTED, Certificate, PickupToken, WrappedKey
+from app.issuance.webhooks.service import ISSUED as ISSUED_EVENT
+from app.issuance.webhooks.service import Webhooks, certificate_data
 from app.jobs import JobQueue
 from app.links import tokens
 from app.links.kinds import LinkKind
@@ -191,7 +194,8 @@ async def complete(prepared: Prepared, issued: Issued, outbox: Outbox) -> bool:
     row = prepared.certificate
     certificate = issued.certificate
     der = certificate.public_bytes(serialization.Encoding.DER)
-    async with outbox.transaction() as letters:
+    async with Webhooks(outbox).transaction() as events:
+        letters = events.letters
         stored = (
             await Certificate.update(
                 {
@@ -217,9 +221,45 @@ async def complete(prepared: Prepared, issued: Issued, outbox: Outbox) -> bool:
             await workflow.move(dict(application), states.ISSUED, SYSTEM)
         if row["pickup_mail"] is not None:
             await letters.release(int(row["pickup_mail"]))
-        # certificate.issued: the e-contract announcement (webhooks branch) is written here,
-        # in this transaction, next to the certificate it announces.
+        # 証明書を自動登録: announced to the e-contract service in this transaction, next to
+        # the certificate it announces (delivered after the commit, at least once).
+        await events.announce(ISSUED_EVENT, await _event_data(application, certificate, issued))
     return True
+
+
+_SUBJECT_KEYS = {
+    NameOID.COMMON_NAME: "CN",
+    NameOID.ORGANIZATION_NAME: "O",
+    NameOID.ORGANIZATIONAL_UNIT_NAME: "OU",
+    NameOID.EMAIL_ADDRESS: "E",
+    NameOID.COUNTRY_NAME: "C",
+    NameOID.GIVEN_NAME: "givenName",
+    NameOID.SURNAME: "surname",
+    NameOID.TITLE: "title",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+}
+
+
+async def _event_data(
+    application: dict[str, Any], certificate: x509.Certificate, issued: Issued
+) -> dict[str, Any]:
+    ticket: Any = Application.ticket
+    company = (
+        await Application.select(ticket.company.code)
+        .where(Application.id == application["id"])
+        .first()
+    )
+    return certificate_data(
+        serial=format(issued.serial, "x"),
+        subject={
+            _SUBJECT_KEYS.get(a.oid, a.oid.dotted_string): str(a.value) for a in certificate.subject
+        },
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        pem=issued.certificate_pem.decode(),
+        company_code=str(company["ticket.company.code"]) if company else "",
+        reference=str(application["reference"]),
+    )
 
 
 def load_certificate(pem: str) -> x509.Certificate:

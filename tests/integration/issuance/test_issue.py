@@ -5,6 +5,7 @@ commit), the application issued by the system, the key kept only wrapped, the ma
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from app.application.tables import StatusChange
 from app.issuance import service
 from app.issuance.ca import select
 from app.issuance.tables import PickupToken, WrappedKey
+from app.issuance.webhooks.tables import WebhookEvent
 from app.mail.tables import OutboxMessage
 from tasks.issue_certificate import issue_certificate, outbox_for
 from tests.helpers import text_body
@@ -55,6 +57,14 @@ async def test_an_approval_issues_one_certificate_and_mails_the_pickup_link(
     token = text_body(message).split("/pickup/t/")[1].split()[0]
     link = await PickupToken.select().where(PickupToken.certificate == cert["id"]).first()
     assert link is not None and token not in str(dict(link))
+    # 証明書を自動登録: one certificate.issued event, written with the certificate.
+    [event] = await WebhookEvent.select().where(WebhookEvent.serial == cert["serial"])
+    assert event["event_type"] == "certificate.issued"
+    data = json.loads(event["body"])["data"]
+    assert data["serial"] == cert["serial"] and data["pem"] == cert["certificate_pem"]
+    assert data["subject"]["CN"] == "Taro Yamada" and data["subject"]["C"] == "JP"
+    assert data["reference"] == application["reference"] and data["company_code"]
+    assert data["validity"]["not_after"].startswith(str(cert["not_after"].year))
 
 
 async def test_the_job_run_twice_or_at_once_gives_one_certificate(
@@ -67,7 +77,8 @@ async def test_the_job_run_twice_or_at_once_gives_one_certificate(
         issue_certificate(ctx, application["id"]), issue_certificate(ctx, application["id"])
     )
     assert again == ["issued already", "issued already"]
-    assert len(await certificates(application["id"])) == 1
+    [cert] = await certificates(application["id"])
+    assert await WebhookEvent.count().where(WebhookEvent.serial == cert["serial"]) == 1
     pickups = await OutboxMessage.select().where(OutboxMessage.template == "certificate_pickup")
     assert len(pickups) == 1
 
