@@ -226,6 +226,24 @@ class WebhookSettings:
         return max(60.0, 3 * self.timeout)
 
 
+@dataclass(frozen=True)
+class DjangoCASettings:
+    url: str = ""
+    """DJANGO_CA_URL: where django-ca's URLs start (its CA_URL_PATH included), e.g.
+    https://ca.example.org/django_ca (the REST API is under /api/); for CA_BACKEND=django-ca."""
+    ca_serial: str = ""
+    """DJANGO_CA_CA_SERIAL: hex serial of the django-ca CA that signs (REST API enabled on it)."""
+    username: str = ""
+    """DJANGO_CA_USERNAME: the API user (Basic auth; needs sign, revoke and view permissions)."""
+    password: str = ""
+    """DJANGO_CA_PASSWORD: that user's password."""
+    timeout: float = 30.0
+    """DJANGO_CA_TIMEOUT: seconds before one HTTP request to django-ca times out."""
+    order_timeout: float = 60.0
+    """DJANGO_CA_ORDER_TIMEOUT: seconds to wait for a signing order to be issued before the
+    job is retried later (a retry finds the certificate if it was issued meanwhile)."""
+
+
 _ENV_NAMES: dict[str, dict[str, str]] = {
     "app": {
         "env": "APP_ENV",
@@ -297,6 +315,14 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "max_attempts": "ECONTRACT_WEBHOOK_MAX_ATTEMPTS",
         "retry_base_seconds": "ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS",
     },
+    "django_ca": {
+        "url": "DJANGO_CA_URL",
+        "ca_serial": "DJANGO_CA_CA_SERIAL",
+        "username": "DJANGO_CA_USERNAME",
+        "password": "DJANGO_CA_PASSWORD",
+        "timeout": "DJANGO_CA_TIMEOUT",
+        "order_timeout": "DJANGO_CA_ORDER_TIMEOUT",
+    },
 }
 
 
@@ -312,6 +338,7 @@ SECTIONS: dict[str, type[Any]] = {
     "console": ConsoleSettings,
     "review": ReviewSettings,
     "webhooks": WebhookSettings,
+    "django_ca": DjangoCASettings,
 }
 
 
@@ -360,6 +387,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    django_ca: DjangoCASettings = field(default_factory=DjangoCASettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -413,6 +441,8 @@ class Settings:
                 "ECONTRACT_WEBHOOK_TIMEOUT must be above 0, ECONTRACT_WEBHOOK_MAX_ATTEMPTS at "
                 "least 1 and ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS 0 or more"
             )
+        if self.django_ca.timeout <= 0 or self.django_ca.order_timeout <= 0:
+            raise SettingsError("DJANGO_CA_TIMEOUT and DJANGO_CA_ORDER_TIMEOUT must be positive")
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:
