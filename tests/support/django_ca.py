@@ -131,7 +131,8 @@ class DjangoCAServer:
             "shell",
             "-c",
             "from django_ca.celery.messages import UseCertificateAuthoritiesTaskArgs as A; "
-            "from django_ca.tasks import generate_crls; generate_crls(A(force=True))",
+            "from django_ca.tasks import generate_crls; "
+            f"generate_crls(A(serials=[{self.ca_serial!r}], force=True))",
         )
 
     def manage(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[bytes]:

@@ -8,6 +8,7 @@ through not_after.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,24 +21,44 @@ from app.issuance.ca.base import CAError, IssueRequest, Subject
 MAX_VALIDITY_DAYS = 825  # S/MIME BR 6.3.2
 SMIME_SBR_ARC = "2.23.140.1.5"  # S/MIME BR reserved policy OIDs: .<level>.<generation>
 SIGNATURE_HASH = "SHA-256"
+CORPORATE_NUMBER_OU = re.compile(r"^CN-(\d{13})$")
+
+
+def organization_identifier(subject: Subject) -> str:
+    """S/MIME BR 7.1.4.2.2 d (sponsor-validated): NTRJP-<法人番号> from OU CN-<法人番号>."""
+    explicit = str(getattr(subject, "organization_identifier", "") or "")
+    if explicit:
+        return explicit
+    match = CORPORATE_NUMBER_OU.match(subject.organizational_unit)
+    if match is None:
+        raise CAError("an organisation's certificate needs its 法人番号 (OU CN-<13 digits>)")
+    return f"NTR{subject.country}-{match.group(1)}"
 
 
 def subject_name(subject: Subject) -> x509.Name:
-    """C, O, OU, CN, E in that order (RFC 4514 reads it E, CN, OU, O, C=JP as JCAN shows it);
-    given name and surname from the romaji CN ("Taro Yamada")."""
+    """C, O, OU, organizationIdentifier, surname, givenName, CN, E in that order (RFC 4514
+    reads it E, CN, ..., O, C=JP as JCAN shows it); given name and surname from the romaji CN.
+    The same subject as the local CA's profile (app.issuance.profile) writes."""
     if not subject.common_name or not subject.email:
         raise CAError("the subject needs a personal name (CN in romaji) and an email address")
     given, _, family = subject.common_name.strip().partition(" ")
     attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, subject.country)]
     if subject.organization:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, subject.organization))
-    if subject.organizational_unit:
+    if subject.organization and subject.organizational_unit:
         attributes.append(
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, subject.organizational_unit)
+        )
+    if subject.organization:
+        attributes.append(
+            x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, organization_identifier(subject))
         )
     if family.strip():
         attributes.append(x509.NameAttribute(NameOID.SURNAME, family.strip()))
     attributes.append(x509.NameAttribute(NameOID.GIVEN_NAME, given))
+    if not subject.organization and subject.organizational_unit:
+        # Individual-validated: O and OU are prohibited, the qualification goes into title.
+        attributes.append(x509.NameAttribute(NameOID.TITLE, subject.organizational_unit))
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, subject.common_name))
     attributes.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, subject.email))
     return x509.Name(attributes)

@@ -43,6 +43,12 @@ COMPANY = Subject(
     organizational_unit="CN-1234567890123",
     email="taro.yamada@example.jp",
 )
+LAWYER = Subject(
+    common_name="Hanako Suzuki",
+    organization="",
+    organizational_unit="JFBA-12345",
+    email="hanako@example.jp",
+)
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +250,43 @@ async def test_unreachable_is_transient_and_refusals_are_not(
     assert "401" in str(refused.value)
     with pytest.raises(CAError, match="DJANGO_CA_URL"):
         DjangoCA(DjangoCASettings())
+
+
+def smime_findings(der: bytes) -> list[str]:
+    """pkilint's `lint_cabf_smime_cert lint --detect`: findings of WARNING or worse."""
+    from pkilint import loader, validation
+    from pkilint.cabf import smime
+    from pkilint.pkix import certificate
+
+    cert = loader.load_der_certificate(der, "certificate")
+    detected = smime.determine_validation_level_and_generation(cert)
+    assert detected is not None, "no S/MIME BR reserved policy OID"
+    level, generation = detected
+    container = certificate.create_pkix_certificate_validator_container(
+        smime.create_decoding_validators(),
+        smime.create_subscriber_validators(level, generation),
+    )
+    worst = validation.ValidationFindingSeverity.WARNING
+    return [
+        f"{found.finding.severity.name} {found.finding.code} at {result.node.path}"
+        for result in container.validate(cert.root)
+        for found in result.finding_descriptions
+        if found.finding.severity <= worst
+    ]
+
+
+@pytest.mark.parametrize(
+    ("subject", "client_auth", "kind"),
+    [
+        (COMPANY, True, "SPONSORED-MULTIPURPOSE"),
+        (COMPANY, False, "SPONSORED-STRICT"),
+        (LAWYER, True, "INDIVIDUAL-MULTIPURPOSE"),
+    ],
+)
+async def test_pkilint_smime_linter_on_what_django_ca_signs(
+    ca: DjangoCA, subject: Subject, client_auth: bool, kind: str
+) -> None:
+    profile = Profile(validity_days=730, client_auth=client_auth)
+    issued = await ca.issue(request(subject=subject, profile=profile))
+    der = issued.certificate.public_bytes(serialization.Encoding.DER)
+    assert smime_findings(der) == [], kind
