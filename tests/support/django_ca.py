@@ -1,11 +1,12 @@
 """A real django-ca server for the suite: its own cached virtualenv, a throwaway CA, a free port.
 
-`running_server()` builds (once, cached under ~/.cache/jcan/django-ca-<version>) a virtualenv
-with django-ca from PyPI, writes a minimal Django project in a temporary folder (SQLite, a
-file cache shared by the server and the command line, the CA keys in a file storage), creates a
-test root and issuing CA with the REST API enabled and an API user, starts `runserver` on a free
-port, waits (bounded) until the API answers, and at the end stops the server and removes the
-folder. Imports nothing of the app.
+`running_server()` builds once, cached under ~/.cache/jcan/django-ca-<version>, a virtualenv
+with django-ca from PyPI and a template project: a minimal Django project (SQLite, a file cache
+shared by the server and the command line, the CA keys in a file storage), migrated, with a
+test root and issuing CA (RSA 2048, REST API enabled on the issuing one) and an API user. Each
+run copies the template into a temporary folder, starts `runserver` on a free port, waits
+(bounded) until the API answers, and at the end stops the server and removes the folder.
+Imports nothing of the app.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -79,7 +81,7 @@ STORAGES = {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CA_ENABLE_REST_API = True
 # What certificates carry for relying parties (CRL, OCSP, caIssuers): a public name, as in a
-# real deployment (pkilint flags internal names); the RA itself talks to 127.0.0.1:{port}.
+# real deployment (pkilint flags internal names); the RA itself talks to 127.0.0.1:<port>.
 CA_DEFAULT_HOSTNAME = "{public}"
 LOGGING = {"version": 1, "disable_existing_loggers": False,
            "handlers": {"console": {"class": "logging.StreamHandler"}},
@@ -228,32 +230,61 @@ def _tail(path: Path, size: int = 3000) -> str:
         return ""
 
 
+def _write_project(directory: Path) -> None:
+    (directory / "jcan_dca_settings.py").write_text(SETTINGS.replace("{public}", PUBLIC_HOSTNAME))
+    (directory / "jcan_dca_urls.py").write_text(URLS)
+
+
+def ensure_template() -> tuple[Path, float]:
+    """The migrated database with the test CAs and the API user, made once per version of this
+    harness (a digest of the project it writes) and copied for each run: (folder, seconds)."""
+    digest = hashlib.sha256("".join((SETTINGS, URLS, BOOTSTRAP, PUBLIC_HOSTNAME)).encode())
+    template = VENV / f"ca-{digest.hexdigest()[:12]}"
+    if (template / "serials.json").exists():
+        return template, 0.0
+    started = time.monotonic()
+    with open(CACHE_ROOT / f"django-ca-{VERSION}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (template / "serials.json").exists():
+            return template, time.monotonic() - started
+        building = Path(tempfile.mkdtemp(prefix="building-", dir=VENV))
+        try:
+            _write_project(building)
+            (building / "bootstrap.py").write_text(BOOTSTRAP)
+            result = subprocess.run(
+                [str(VENV / "bin" / "python"), str(building / "bootstrap.py"), *IDENTITIES],
+                env=_env(building),
+                capture_output=True,
+                timeout=READY_TIMEOUT,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"django-ca setup failed:\n{result.stderr.decode()[-3000:]}")
+            serials = result.stdout.decode().strip().splitlines()[-1]
+            (building / "serials.json").write_text(serials)
+            shutil.rmtree(building / "cache", ignore_errors=True)
+            building.rename(template)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+    return template, time.monotonic() - started
+
+
 @contextlib.contextmanager
 def running_server() -> Iterator[DjangoCAServer]:
-    """A django-ca 3.2 server with a fresh test CA; stopped and removed on exit."""
+    """A django-ca 3.2 server with its own copy of the test CA's database; stopped and removed
+    on exit (what it signed goes with it)."""
     timings: dict[str, float] = {}
     started = time.monotonic()
     timings["install"] = ensure_virtualenv()
+    template, timings["setup"] = ensure_template()
     directory = Path(tempfile.mkdtemp(prefix="jcan-django-ca-"))
     server: subprocess.Popen[bytes] | None = None
     try:
         port = free_port()
-        (directory / "jcan_dca_settings.py").write_text(
-            SETTINGS.replace("{port}", str(port)).replace("{public}", PUBLIC_HOSTNAME)
-        )
-        (directory / "jcan_dca_urls.py").write_text(URLS)
-        (directory / "bootstrap.py").write_text(BOOTSTRAP)
         step = time.monotonic()
-        result = subprocess.run(
-            [str(VENV / "bin" / "python"), str(directory / "bootstrap.py"), *IDENTITIES],
-            env=_env(directory),
-            capture_output=True,
-            timeout=READY_TIMEOUT,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"django-ca setup failed:\n{result.stderr.decode()[-3000:]}")
-        serials = json.loads(result.stdout.decode().strip().splitlines()[-1])
-        timings["setup"] = time.monotonic() - step
+        shutil.copytree(template, directory, dirs_exist_ok=True)
+        serials = json.loads((directory / "serials.json").read_text())
+        timings["copy"] = time.monotonic() - step
         step = time.monotonic()
         log = directory / "server.log"
         with open(log, "wb") as out:
