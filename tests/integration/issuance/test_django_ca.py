@@ -30,6 +30,7 @@ from app.issuance.ca.base import (
     TransientCAError,
 )
 from app.issuance.ca.django_ca import DjangoCA, request_tag
+from app.issuance.ca.django_ca_request import sign_body
 from app.settings import DjangoCASettings
 from tests.support.services import TEST_DATABASE_URL, free_port
 
@@ -52,7 +53,7 @@ LAWYER = Subject(
 
 
 @pytest.fixture(scope="module")
-def ca_settings(django_ca_server: Any) -> DjangoCASettings:
+def dca_settings(django_ca_server: Any) -> DjangoCASettings:
     return DjangoCASettings(
         url=f"{django_ca_server.url}/django_ca",
         ca_serial=django_ca_server.ca_serial,
@@ -64,8 +65,8 @@ def ca_settings(django_ca_server: Any) -> DjangoCASettings:
 
 
 @pytest.fixture
-def ca(ca_settings: DjangoCASettings) -> DjangoCA:
-    return DjangoCA(ca_settings)
+def ca(dca_settings: DjangoCASettings) -> DjangoCA:
+    return DjangoCA(dca_settings)
 
 
 def csr_pem(key: rsa.RSAPrivateKey | None = None) -> bytes:
@@ -141,13 +142,13 @@ async def test_strict_profile_without_client_auth(ca: DjangoCA) -> None:
     assert [p.policy_identifier.dotted_string for p in policies] == ["2.23.140.1.5.3.3"]
 
 
-async def tagged(ca_settings: DjangoCASettings, request_id: str) -> list[dict[str, Any]]:
+async def tagged(dca_settings: DjangoCASettings, request_id: str) -> list[dict[str, Any]]:
     """What django-ca itself holds for this request (its API, not the adapter)."""
     async with httpx.AsyncClient(
-        auth=(ca_settings.username, ca_settings.password), timeout=10
+        auth=(dca_settings.username, dca_settings.password), timeout=10
     ) as client:
         response = await client.get(
-            f"{ca_settings.url}/api/ca/{ca_settings.ca_serial}/certs/",
+            f"{dca_settings.url}/api/ca/{dca_settings.ca_serial}/certs/",
             params={"profile": request_tag(request_id), "revoked": "true"},
         )
     response.raise_for_status()
@@ -155,23 +156,42 @@ async def tagged(ca_settings: DjangoCASettings, request_id: str) -> list[dict[st
 
 
 async def test_the_same_request_id_gives_one_certificate(
-    ca: DjangoCA, ca_settings: DjangoCASettings
+    ca: DjangoCA, dca_settings: DjangoCASettings
 ) -> None:
     first = request()
     issued = await ca.issue(first)
     # A retry (the job ran twice, or the worker died after django-ca answered).
-    again = await DjangoCA(ca_settings).issue(first)
+    again = await DjangoCA(dca_settings).issue(first)
     assert again.serial == issued.serial and again.certificate_pem == issued.certificate_pem
-    assert len(await tagged(ca_settings, first.request_id)) == 1
+    assert len(await tagged(dca_settings, first.request_id)) == 1
+
+
+async def test_a_certificate_signed_before_the_caller_died_is_found_not_signed_again(
+    ca: DjangoCA, dca_settings: DjangoCASettings
+) -> None:
+    lost = request()
+    csr = x509.load_pem_x509_csr(lost.csr_pem)
+    body = sign_body(lost, csr, request_tag(lost.request_id), datetime.now(UTC))
+    async with httpx.AsyncClient(
+        auth=(dca_settings.username, dca_settings.password), timeout=10
+    ) as client:  # the sign call went out, django-ca signed, and the answer never arrived
+        response = await client.post(
+            f"{dca_settings.url}/api/ca/{dca_settings.ca_serial}/sign/", json=body
+        )
+    assert response.status_code == 200
+    [signed] = await tagged(dca_settings, lost.request_id)
+    issued = await ca.issue(lost)
+    assert issued.serial == int(signed["certificate"]["serial"], 16)
+    assert len(await tagged(dca_settings, lost.request_id)) == 1
 
 
 async def test_concurrent_callers_of_one_request_id_agree_on_one_live_certificate(
-    ca_settings: DjangoCASettings,
+    dca_settings: DjangoCASettings,
 ) -> None:
     one = request()
-    results = await asyncio.gather(*(DjangoCA(ca_settings).issue(one) for _ in range(3)))
+    results = await asyncio.gather(*(DjangoCA(dca_settings).issue(one) for _ in range(3)))
     assert len({r.serial for r in results}) == 1
-    live = [c for c in await tagged(ca_settings, one.request_id) if not c["revoked"]]
+    live = [c for c in await tagged(dca_settings, one.request_id) if not c["revoked"]]
     assert len(live) == 1
     assert int(live[0]["certificate"]["serial"], 16) == results[0].serial
 
@@ -236,14 +256,14 @@ async def test_unknown_serials(ca: DjangoCA) -> None:
 
 
 async def test_unreachable_is_transient_and_refusals_are_not(
-    ca_settings: DjangoCASettings,
+    dca_settings: DjangoCASettings,
 ) -> None:
-    down = DjangoCA(replace(ca_settings, url=f"http://127.0.0.1:{free_port()}/django_ca"))
+    down = DjangoCA(replace(dca_settings, url=f"http://127.0.0.1:{free_port()}/django_ca"))
     with pytest.raises(TransientCAError):
         await down.issue(request())
     with pytest.raises(TransientCAError):
         await down.crl()
-    wrong = DjangoCA(replace(ca_settings, password="not-the-password"))
+    wrong = DjangoCA(replace(dca_settings, password="not-the-password"))
     with pytest.raises(CAError) as refused:
         await wrong.issue(request())
     assert not isinstance(refused.value, TransientCAError)
