@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
 ENVIRONMENTS = ("dev", "test", "production")
-CA_BACKENDS = ("local",)
+CA_BACKENDS = ("local", "django-ca")
 OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 
 
@@ -247,7 +247,8 @@ DEFAULT_LRA_POLICY_OID = "1.3.6.1.4.1.32473.15.1"
 @dataclass(frozen=True)
 class CaSettings:
     backend: str = "local"
-    """CA_BACKEND: local (an issuing CA inside the portal, keys under VAR_DIR/ca)."""
+    """CA_BACKEND: local (an issuing CA inside the portal, keys under VAR_DIR/ca) or django-ca
+    (a separate django-ca server over its REST API: the DJANGO_CA_* settings)."""
     key_passphrase: str = ""
     """CA_KEY_PASSPHRASE: encrypts the local CA's key files; empty = derived from SECRET_KEY
     (dev/test only; production requires 16+ characters)."""
@@ -267,6 +268,24 @@ class CaSettings:
     """CA_CRL_DAYS: nextUpdate of the CRL, days after thisUpdate (1-10, the S/MIME BR's limit)."""
     rsa_key_size: int = 2048
     """RSA_KEY_SIZE: subscribers' RSA key size, 2048 or 3072."""
+
+
+@dataclass(frozen=True)
+class DjangoCASettings:
+    url: str = ""
+    """DJANGO_CA_URL: where django-ca's URLs start (its CA_URL_PATH included), e.g.
+    https://ca.example.org/django_ca (the REST API is under /api/); for CA_BACKEND=django-ca."""
+    ca_serial: str = ""
+    """DJANGO_CA_CA_SERIAL: hex serial of the django-ca CA that signs (REST API enabled on it)."""
+    username: str = ""
+    """DJANGO_CA_USERNAME: the API user (Basic auth; needs sign, revoke and view permissions)."""
+    password: str = ""
+    """DJANGO_CA_PASSWORD: that user's password."""
+    timeout: float = 30.0
+    """DJANGO_CA_TIMEOUT: seconds before one HTTP request to django-ca times out."""
+    order_timeout: float = 60.0
+    """DJANGO_CA_ORDER_TIMEOUT: seconds to wait for a signing order to be issued before the
+    job is retried later (a retry finds the certificate if it was issued meanwhile)."""
 
 
 _ENV_NAMES: dict[str, dict[str, str]] = {
@@ -355,6 +374,14 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "crl_days": "CA_CRL_DAYS",
         "rsa_key_size": "RSA_KEY_SIZE",
     },
+    "django_ca": {
+        "url": "DJANGO_CA_URL",
+        "ca_serial": "DJANGO_CA_CA_SERIAL",
+        "username": "DJANGO_CA_USERNAME",
+        "password": "DJANGO_CA_PASSWORD",
+        "timeout": "DJANGO_CA_TIMEOUT",
+        "order_timeout": "DJANGO_CA_ORDER_TIMEOUT",
+    },
 }
 
 
@@ -372,6 +399,7 @@ SECTIONS: dict[str, type[Any]] = {
     "webhooks": WebhookSettings,
     "issuance": IssuanceSettings,
     "ca": CaSettings,
+    "django_ca": DjangoCASettings,
 }
 
 
@@ -422,6 +450,7 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     issuance: IssuanceSettings = field(default_factory=IssuanceSettings)
     ca: CaSettings = field(default_factory=CaSettings)
+    django_ca: DjangoCASettings = field(default_factory=DjangoCASettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -480,6 +509,17 @@ class Settings:
         if self.issuance.retry_seconds < 1:
             raise SettingsError("ISSUE_RETRY_SECONDS must be at least 1")
         self._validate_ca()
+        if self.django_ca.timeout <= 0 or self.django_ca.order_timeout <= 0:
+            raise SettingsError("DJANGO_CA_TIMEOUT and DJANGO_CA_ORDER_TIMEOUT must be positive")
+        if self.ca.backend == "django-ca":
+            needed = (
+                ("DJANGO_CA_URL", self.django_ca.url),
+                ("DJANGO_CA_CA_SERIAL", self.django_ca.ca_serial),
+                ("DJANGO_CA_USERNAME", self.django_ca.username),
+            )
+            missing = [name for name, value in needed if not value]
+            if missing:
+                raise SettingsError(f"CA_BACKEND=django-ca needs {', '.join(missing)}")
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:

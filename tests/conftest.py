@@ -154,3 +154,16 @@ def variant(settings: Any) -> Any:
         return result
 
     return make
+
+
+@pytest.fixture(scope="session")
+def django_ca_server() -> Iterator[Any]:
+    """A real django-ca 3.2 server (own cached virtualenv, a fresh test CA, a free port),
+    started on first use and stopped at the end of the session. JCAN_SKIP_DJANGO_CA=1 skips
+    the tests that need it."""
+    if os.environ.get("JCAN_SKIP_DJANGO_CA") == "1":
+        pytest.skip("JCAN_SKIP_DJANGO_CA=1")
+    from tests.support.django_ca import running_server
+
+    with running_server() as server:
+        yield server

@@ -137,6 +137,7 @@ def test_webhook_settings_are_read_and_production_refuses_an_empty_secret():
         "SECRET_KEY": "s" * 40,
         "BASE_URL": "https://lra.example.jp",
         "DOCUMENT_KEY": "dGVzdC1vbmx5LWRvY3VtZW50LWtleS0zMi1ieXRlcyE",
+        "CA_KEY_PASSPHRASE": "a long CA key passphrase",
         "ECONTRACT_WEBHOOK_URL": "https://econtract.example.jp/hooks",
     }
     with pytest.raises(SettingsError, match="ECONTRACT_WEBHOOK_SECRET"):
@@ -144,3 +145,23 @@ def test_webhook_settings_are_read_and_production_refuses_an_empty_secret():
     assert Settings.from_env(production | {"ECONTRACT_WEBHOOK_SECRET": "x" * 32}).webhooks.enabled
     with pytest.raises(SettingsError, match="ECONTRACT_WEBHOOK_URL"):
         Settings.from_env({"ECONTRACT_WEBHOOK_URL": "ftp://nope"})
+
+
+def test_the_django_ca_backend_needs_its_server_ca_and_user():
+    with pytest.raises(
+        SettingsError, match="DJANGO_CA_URL, DJANGO_CA_CA_SERIAL, DJANGO_CA_USERNAME"
+    ):
+        Settings.from_env({"CA_BACKEND": "django-ca"})
+    chosen = Settings.from_env(
+        {
+            "CA_BACKEND": "django-ca",
+            "DJANGO_CA_URL": "http://127.0.0.1:8100/django_ca",
+            "DJANGO_CA_CA_SERIAL": "4E1A",
+            "DJANGO_CA_USERNAME": "ra",
+        }
+    )
+    from app.issuance.ca import select
+
+    assert select(chosen).name == "django-ca"
+    with pytest.raises(SettingsError, match="CA_BACKEND"):
+        Settings.from_env({"CA_BACKEND": "ejbca"})

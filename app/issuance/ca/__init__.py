@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.issuance.ca.base import CertificateAuthority
+from app.issuance.ca.django_ca import DjangoCA
 from app.issuance.ca.local import LocalCA
 from app.settings import Settings
 
@@ -11,4 +12,6 @@ def select(settings: Settings) -> CertificateAuthority:
     """The adapter CA_BACKEND names (settings validation has refused unknown names)."""
     if settings.ca.backend == "local":
         return LocalCA(settings)
+    if settings.ca.backend == "django-ca":
+        return DjangoCA(settings.django_ca)
     raise ValueError(f"unknown CA_BACKEND {settings.ca.backend!r}")
