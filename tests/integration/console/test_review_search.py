@@ -132,6 +132,11 @@ async def test_search_results_page_by_keyset_keeping_the_search(
         second = await reviewer.get(later.group(1).replace("&amp;", "&"))
         assert REF.findall(second.text) == refs[2:]
         assert "after=" not in second.text
+        # four waiting: counted exactly up to the cap, past it "more than"
+        assert "審査待ち（4件）" in first.text
+        monkeypatch.setattr(queue, "COUNT_CAP", 3)
+        capped = await reviewer.get("/console/applications")
+        assert "審査待ち（3件以上）" in capped.text and "審査中（0件）" in capped.text
 
 
 async def test_the_migration_writes_the_words_of_applications_made_before_it(
