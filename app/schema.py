@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.application.tables import Application, ApplicationDocument, ApprovalToken, StatusChange
+from app.application.tables import (
+    Application,
+    ApplicationDocument,
+    ApplicationSearchTerm,
+    ApprovalToken,
+    StatusChange,
+)
 from app.captcha.tables import CaptchaChallenge
 from app.console.accounts.tables import ConsoleSession, Operator, OperatorSetupToken, RecoveryCode
 from app.console.audit.tables import AuditEvent
@@ -25,6 +31,7 @@ TABLES: tuple[type[Any], ...] = (
     CaptchaChallenge,
     OutboxMessage,
     Application,
+    ApplicationSearchTerm,
     ApplicationDocument,
     ApprovalToken,
     StatusChange,

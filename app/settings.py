@@ -199,7 +199,7 @@ class ReviewSettings:
     and an approval by two different operators)."""
     sla_business_days: int = 2
     """REVIEW_SLA_BUSINESS_DAYS: an application waiting longer than this many business days
-    (Mon-Fri, Japan time) is marked overdue in the queue."""
+    (Mon-Fri but Japanese public holidays, Japan time) is marked overdue in the queue."""
 
 
 @dataclass(frozen=True)

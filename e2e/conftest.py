@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,9 +234,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=STOP_WAIT_SECONDS)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    var_dir = tmp_path_factory.mktemp("jcan-var")
+@contextmanager
+def serving(var_dir: Path, **settings: str) -> Iterator[LiveServer]:
+    """A live server on a free port with its own database, mail and documents under
+    `var_dir`, the demo data, and these extra settings (environment variables)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in ISOLATED_ENV}
@@ -250,6 +252,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         DOCUMENTS_DIR=str(var_dir / "documents"),
         DOCUMENT_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
         PYTHONUNBUFFERED="1",
+        **settings,
     )
     server = LiveServer(base_url, var_dir, env, var_dir / "server.log")
     server.jcan("migrate")
@@ -272,6 +275,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         yield server
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with serving(tmp_path_factory.mktemp("jcan-var")) as server:
+        yield server
 
 
 # --- Browser ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 from ulid import ULID
 
-from app.application import states, workflow
+from app.application import search_index, states, workflow
 from app.application.answers import answers_of
 from app.application.bounds import storage_errors
 from app.application.form import (
@@ -134,12 +134,19 @@ async def save_answers(
         return errors
     allowed = set(fields_for(applicant_type))
     kept = {k: v for k, v in values.items() if k in allowed}
-    await Application.update(
-        {
-            Application.answers: json.dumps(kept, ensure_ascii=False),
-            Application.updated_at: utcnow(),
-        }
-    ).where((Application.id == application_id) & (Application.status == states.DRAFT))
+    async with write_transaction(Application._meta.db):
+        saved = (
+            await Application.update(
+                {
+                    Application.answers: json.dumps(kept, ensure_ascii=False),
+                    Application.updated_at: utcnow(),
+                }
+            )
+            .where((Application.id == application_id) & (Application.status == states.DRAFT))
+            .returning(Application.id)
+        )
+        if saved:
+            await search_index.refresh(application_id)
     return {}
 
 
@@ -221,6 +228,7 @@ async def submit(
         )
         if moved is None:
             raise AlreadySubmitted()
+        await search_index.refresh(application["id"])
         status = states.SUBMITTED
         context = {
             "reference": reference,

@@ -34,6 +34,16 @@ class Application(Table, tablename="application"):
     correction = Text(default="")
 
 
+class ApplicationSearchTerm(Table, tablename="application_search"):
+    """One word an application is found by in the review queue (app.application.search): kept
+    with its answers, searched by prefix through the index the migration makes on `term`
+    (byte order, "C" collation on PostgreSQL)."""
+
+    id: Serial
+    application = ForeignKey(references=Application, null=False, index=True)
+    term = Varchar(length=200)
+
+
 class ApplicationDocument(Table, tablename="application_document"):
     """An identity document: stored encrypted under a random name, never served publicly."""
 

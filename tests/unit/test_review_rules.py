@@ -3,7 +3,7 @@ checklist per answers, the service level in business days, and the decision form
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,9 +12,11 @@ from app.console.review import form
 from app.console.review.rules import (
     Action,
     actions,
+    business_day_after,
     business_days_between,
     checklist,
     houjin_bangou_url,
+    is_business_day,
     overdue,
 )
 
@@ -94,6 +96,58 @@ def test_the_service_level_counts_business_days_in_japan_time() -> None:
     # 23:30 UTC on Thursday is Friday in Japan: by Tuesday 10:00 two business days, not three
     thursday_night = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)
     assert not overdue(thursday_night, datetime(2026, 12, 8, 1, 0, tzinfo=UTC), 2)
+
+
+@pytest.mark.parametrize(
+    ("day", "why"),
+    [
+        (date(2026, 1, 1), "元日"),
+        (date(2026, 1, 12), "成人の日 (second Monday)"),
+        (date(2026, 5, 6), "振替休日 (憲法記念日 fell on a Sunday)"),
+        (date(2026, 9, 22), "国民の休日 (between two holidays)"),
+        (date(2026, 11, 23), "勤労感謝の日"),
+        (date(2026, 12, 5), "a Saturday"),
+        (date(2026, 12, 6), "a Sunday"),
+    ],
+)
+def test_weekends_and_japanese_public_holidays_are_no_business_days(day: date, why: str) -> None:
+    assert not is_business_day(day), why
+
+
+def test_ordinary_weekdays_and_the_eves_of_holidays_are_business_days() -> None:
+    for day in (date(2026, 12, 7), date(2026, 12, 31), date(2026, 9, 18), date(2026, 5, 7)):
+        assert is_business_day(day), day
+
+
+def test_business_days_skip_golden_week_and_silver_week() -> None:
+    # Thursday 30 April 2026: Friday 1 May, then 2-6 May are weekend and holidays
+    assert business_day_after(date(2026, 4, 30), 1) == date(2026, 5, 1)
+    assert business_day_after(date(2026, 4, 30), 2) == date(2026, 5, 7)
+    assert business_days_between(date(2026, 4, 30), date(2026, 5, 7)) == 2
+    # Friday 18 September 2026: 19-23 September are weekend, 敬老の日, 国民の休日, 秋分の日
+    assert business_day_after(date(2026, 9, 18), 1) == date(2026, 9, 24)
+    assert business_days_between(date(2026, 9, 18), date(2026, 9, 23)) == 0
+
+
+def test_a_submission_before_a_holiday_weekend_is_not_overdue_during_it() -> None:
+    # Thursday 30 April 2026 10:00 in Japan, a service level of 2 business days: 1 May and
+    # 7 May are the two; it is overdue from Friday 8 May, not on the Wednesday 6 May holiday
+    submitted = datetime(2026, 4, 30, 1, 0, tzinfo=UTC)
+    assert not overdue(submitted, datetime(2026, 5, 6, 12, 0, tzinfo=UTC), 2)
+    assert not overdue(submitted, datetime(2026, 5, 7, 14, 0, tzinfo=UTC), 2)  # 23:00 JST
+    assert overdue(submitted, datetime(2026, 5, 7, 15, 0, tzinfo=UTC), 2)  # 00:00 JST 8 May
+    # Without the holidays it would have been overdue on Tuesday 5 May
+    assert business_days_between(date(2026, 4, 30), date(2026, 5, 5)) == 1
+
+
+def test_the_service_level_agrees_with_counting_the_days_for_years_on() -> None:
+    start = date(2025, 12, 26)
+    submitted = datetime(2025, 12, 26, 3, 0, tzinfo=UTC)
+    for offset in range(0, 800, 7):
+        today = date.fromordinal(start.toordinal() + offset)
+        now = datetime(today.year, today.month, today.day, 3, 0, tzinfo=UTC)
+        for sla in (1, 2, 5):
+            assert overdue(submitted, now, sla) == (business_days_between(start, today) > sla)
 
 
 def test_approval_needs_every_applicable_check() -> None:

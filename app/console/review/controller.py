@@ -72,7 +72,14 @@ async def queue_page(request: Req) -> Response[Any]:
     context = {
         "page_title": _("審査待ち") if chosen.name == "waiting" else chosen.label,
         "tabs": [
-            {"name": t.name, "label": t.label, "count": counts[t.name], "current": t == chosen}
+            {
+                "name": t.name,
+                "label": t.label,
+                "count": _("%(n)s件以上") % {"n": f"{queue.COUNT_CAP:,}"}
+                if counts[t.name] > queue.COUNT_CAP
+                else _("%(n)s件") % {"n": counts[t.name]},
+                "current": t == chosen,
+            }
             for t in queue.tabs()
         ],
         "tab": chosen,

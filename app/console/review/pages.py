@@ -165,6 +165,9 @@ async def application_context(
         "recommender": names.get(row["recommended_by"]) if row.get("recommended_by") else None,
         "documents": await _documents(store, row),
         "actions": {action.value for action in offered},
+        # four-eyes: say why the one who recommended it is offered no approval
+        "own_recommendation": row["status"] == states.RECOMMENDED
+        and row.get("recommended_by") == operator.id,
         "checklist": checks,
         "corporate_number": cleaned.get("corporate_number", "")
         if cleaned.get("include_org") == "yes"

@@ -9,6 +9,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
+
 from app.application import states
 from app.console.permissions import Permission, allowed
 from app.i18n import _
@@ -90,23 +92,45 @@ def houjin_bangou_url(number: str) -> str:
     return f"https://www.houjin-bangou.nta.go.jp/henkorireki-johoto.html?selHouzinNo={number}"
 
 
+# Japan's public holidays (祝日, 振替休日, 国民の休日) from the `holidays` package, each year
+# worked out the first time a date in it is asked about.
+JAPAN_HOLIDAYS = holidays.country_holidays("JP")
+
+
+def is_business_day(day: date) -> bool:
+    """Monday to Friday, and not a Japanese public holiday."""
+    return day.weekday() < 5 and day not in JAPAN_HOLIDAYS
+
+
+def business_day_after(start: date, n: int) -> date:
+    """The n-th business day after `start` (n >= 1): a loop of n business days, whatever
+    long ago `start` is."""
+    day = start
+    while n > 0:
+        day += timedelta(days=1)
+        if is_business_day(day):
+            n -= 1
+    return day
+
+
 def business_days_between(start: date, end: date) -> int:
-    """Mon-Fri days after `start` up to and including `end` (0 on the same day)."""
+    """Business days after `start` up to and including `end` (0 on the same day)."""
     days = 0
     day = start
     while day < end:
         day += timedelta(days=1)
-        if day.weekday() < 5:
+        if is_business_day(day):
             days += 1
     return days
 
 
 def overdue(submitted_at: datetime | None, now: datetime, sla_business_days: int) -> bool:
-    """Waiting longer than the service level, counted in business days, Japan time."""
+    """Waiting longer than the service level: more than that many business days (weekends
+    and Japanese public holidays skipped) have begun since the day it came, Japan time."""
     if submitted_at is None:
         return False
     start = submitted_at.astimezone(JAPAN).date()
-    return business_days_between(start, now.astimezone(JAPAN).date()) > sla_business_days
+    return now.astimezone(JAPAN).date() >= business_day_after(start, sla_business_days + 1)
 
 
 def age_text(submitted_at: datetime | None, now: datetime) -> str:

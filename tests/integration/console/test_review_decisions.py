@@ -210,3 +210,34 @@ async def test_of_two_approvers_deciding_at_once_one_wins_and_the_other_is_told(
         told = await browser.get(loser.headers["location"])
         assert "他のオペレーターが先にこの申請を操作した" in told.text
     assert (await row_of(reference))["status"] in ("approved", "rejected")
+
+
+async def test_with_four_eyes_the_page_tells_the_recommender_why_they_may_not_approve(
+    client: Any, app: Any, smtp_sink: Any
+) -> None:
+    services = app.state.services
+    services.settings = replace(
+        services.settings, review=replace(services.settings.review, approvals=2)
+    )
+    reference = await submitted(client, smtp_sink)
+    why = "この申請の承認を推薦したのはあなたです。推薦した人は承認できません。"
+    async with (
+        operator_client(app, "approver", "a1@example.jp", "承認 一") as first,
+        operator_client(app, "approver", "a2@example.jp", "承認 二") as second,
+    ):
+        await post(first, reference, "claim")
+        held = await post(first, reference, "approve", **CHECKS)  # four-eyes: not offered
+        assert held.status_code == 303 and held.headers["location"].endswith("notice=taken")
+        assert (await row_of(reference))["status"] == "in_review"
+        assert (await post(first, reference, "recommend", **CHECKS)).status_code == 303
+        url = f"/console/applications/{(await row_of(reference))['public_id']}"
+        mine = await first.get(url)
+        assert why in mine.text and "承認 一が承認を推薦しました。" in mine.text
+        assert f'action="{url}/approve"' not in mine.text
+        refused = await post(first, reference, "approve", **CHECKS)
+        assert refused.headers["location"].endswith("notice=taken")
+        assert (await row_of(reference))["status"] == "recommended"
+        other = await second.get(url)
+        assert why not in other.text and f'action="{url}/approve"' in other.text
+        assert (await post(second, reference, "approve", **CHECKS)).status_code == 303
+    assert (await row_of(reference))["status"] == "approved"
