@@ -110,9 +110,8 @@ class ThrottledRoutesMiddleware:
         self.limited = RateLimitMiddleware(app, config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and security.is_throttled(
-            scope["path"], scope.get("method", "")
-        ):
+        method = str(scope.get("method", ""))
+        if scope["type"] == "http" and security.is_throttled(scope["path"], method):
             await self.limited(scope, receive, send)
         else:
             await self.app(scope, receive, send)

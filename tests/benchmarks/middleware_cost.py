@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Litestar, MediaType, get
+from litestar import Litestar
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.compression import CompressionMiddleware
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
@@ -31,16 +31,7 @@ from litestar.middleware.session.base import SessionMiddleware
 
 from app.settings import Settings
 from app.web import inputs, middleware, security
-
-
-@get("/bench/plain", media_type=MediaType.TEXT)
-async def plain() -> str:
-    return "ok"
-
-
-def bare_app(**options: Any) -> Litestar:
-    """The framework alone: one plain-text handler, no middleware, no schema."""
-    return Litestar(route_handlers=[plain], openapi_config=None, debug=False, **options)
+from tests.benchmarks.bare import bare_app
 
 
 def settings() -> Settings:
