@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.compression import CompressionMiddleware
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
@@ -47,9 +50,68 @@ def settings() -> Settings:
     )
 
 
+def headers_before(s: Settings) -> Any:
+    """The security-headers hook as it was before issue 18 (one MutableScopeHeaders
+    assignment per header), for the comparison in the same run."""
+    fixed = dict(security.HEADERS)
+
+    async def add_security_headers(message: Any, scope: Any) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in fixed.items():
+            headers[name] = value
+        content_type = headers.get("content-type", "")
+        if "cache-control" not in headers and not content_type.startswith(
+            ("text/css", "text/javascript", "application/javascript")
+        ):
+            headers["Cache-Control"] = "no-store"
+
+    return add_security_headers
+
+
+def url_check_before(app: Any) -> Any:
+    """inputs.refuse_malformed_urls before issue 18: the URL built on every request."""
+
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            if inputs.PATH_CONTROL.search(scope["path"]):
+                raise NotFoundException()
+            try:
+                ASGIConnection[Any, Any, Any, Any](scope).url  # noqa: B018
+            except ValueError as exc:
+                raise ClientException() from exc
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def stack_before(s: Settings) -> Litestar:
+    """The plain handler behind the portal's middleware as configured before issue 18."""
+    session = security.session_config(s)
+    return bare_app(
+        middleware=[
+            url_check_before,
+            DefineMiddleware(SessionMiddleware, backend=session._backend_class(session)),
+            security.rate_limit_config(s).middleware,
+        ],
+        csrf_config=security.csrf_config(s),
+        before_send=[headers_before(s)],
+        compression_config=security.compression_config(),
+    )
+
+
+def stack_now(s: Settings) -> Litestar:
+    """The plain handler behind the portal's middleware as app/asgi.py configures it now."""
+    return bare_app(
+        middleware=[inputs.refuse_malformed_urls, *middleware.stack(s)],
+        before_send=[security.security_headers(s)],
+    )
+
+
 def variants(s: Settings) -> dict[str, tuple[Callable[[], Litestar], str]]:
-    """name -> (app factory, path). "stock": the layer as Litestar ships it, configured as
-    the portal had it before issue 18; "portal": the layer as app/web/middleware.py runs it."""
+    """name -> (app factory, path). "stock"/"before": the layer as Litestar ships it or as
+    the portal had it before issue 18; "portal": the layer as app/web runs it now."""
     from app.asgi import create_app
 
     portal = dict(
@@ -66,6 +128,7 @@ def variants(s: Settings) -> dict[str, tuple[Callable[[], Litestar], str]]:
     }
     table: dict[str, tuple[Callable[[], Litestar], str]] = {
         "bare": (bare_app, "/bench/plain"),
+        "+ headers (before)": (lambda: bare_app(before_send=[headers_before(s)]), "/bench/plain"),
         "+ headers (portal)": (
             lambda: bare_app(before_send=[security.security_headers(s)]),
             "/bench/plain",
@@ -74,7 +137,8 @@ def variants(s: Settings) -> dict[str, tuple[Callable[[], Litestar], str]]:
             lambda: bare_app(middleware=[lambda app: app]),
             "/bench/plain",
         ),
-        "+ url check": (
+        "+ url check (before)": (lambda: bare_app(middleware=[url_check_before]), "/bench/plain"),
+        "+ url check (portal)": (
             lambda: bare_app(middleware=[inputs.refuse_malformed_urls]),
             "/bench/plain",
         ),
@@ -85,6 +149,8 @@ def variants(s: Settings) -> dict[str, tuple[Callable[[], Litestar], str]]:
                 lambda m=chosen[layer]: bare_app(middleware=[m]),  # type: ignore[misc]
                 "/bench/plain",
             )
+    table["all layers (before)"] = (lambda: stack_before(s), "/bench/plain")
+    table["all layers (portal)"] = (lambda: stack_now(s), "/bench/plain")
     table["portal /bench/plain"] = (lambda: create_app(s), "/bench/plain")
     table["portal top page"] = (lambda: create_app(s), "/")
     return table
