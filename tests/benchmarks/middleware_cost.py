@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -208,8 +209,9 @@ class Driver:
         return time.process_time() - started
 
 
-async def measure(names: list[str], requests: int, rounds: int) -> dict[str, list[float]]:
-    s = settings()
+async def measure(
+    s: Settings, names: list[str], requests: int, rounds: int
+) -> dict[str, list[float]]:
     cookie = generate_csrf_token(security.csrf_config(s).secret)
     table = variants(s)
     drivers: dict[str, Driver] = {}
@@ -264,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         runner: Any = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
-    samples = runner(measure(names, args.requests, args.rounds))
+    try:
+        samples = runner(measure(s, names, args.requests, args.rounds))
+    finally:
+        shutil.rmtree(s.app.var_dir, ignore_errors=True)
     print(report(samples))
     return 0
 
