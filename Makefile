@@ -89,6 +89,7 @@ $(BIN)/.bench-installed: pyproject.toml $(BIN)/.installed
 ## Performance against the stack's own ceiling (never part of `make test`): starts its own
 ## granian/arq/SMTP-sink processes on a scratch database, appends to docs/benchmarks.md.
 bench: install $(BIN)/.bench-installed
+	$(BIN)/python -m tests.benchmarks.middleware_cost
 	$(BIN)/python -m tests.benchmarks.run
 
 clean:

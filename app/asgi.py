@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from litestar.config.compression import CompressionConfig
 from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -31,7 +30,7 @@ from app.registration.controller import RegistrationController
 from app.schema import TABLES
 from app.settings import ROOT, Settings
 from app.templating import STATIC_PATH, make_environment
-from app.web import bench, errors, inputs, security
+from app.web import bench, errors, inputs, middleware, security
 from app.web.state import Services
 from tasks.registry import JOBS
 
@@ -84,12 +83,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         request_class=inputs.StrictRequest,
         multipart_form_part_limit=inputs.FORM_FIELD_LIMIT,
-        middleware=[
-            inputs.refuse_malformed_urls,
-            security.session_config(settings).middleware,
-            security.rate_limit_config(settings).middleware,
-        ],
-        csrf_config=security.csrf_config(settings),
+        # Session, rate limit, compression and CSRF, each with a fast path (app/web/middleware).
+        middleware=[inputs.refuse_malformed_urls, *middleware.stack(settings)],
         before_send=[security.security_headers(settings)],
         # Forms are small; the documents upload raises its own limit. Larger: the 413 page.
         request_max_body_size=security.FORM_BODY_LIMIT,
@@ -100,7 +95,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LinkNotLive: link_not_live,
             Exception: errors.internal_error_handler,
         },
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         stores=stores,
         debug=False,
     )

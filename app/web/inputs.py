@@ -88,6 +88,23 @@ class StrictRequest(Request[Any, Any, Any]):
         return form
 
 
+# A Host that Litestar's URL parsing cannot fail on: a name or IPv4 address, a port of at most
+# five digits (checked below against 65535). Anything else is parsed in full, as before.
+PLAIN_HOST = re.compile(rb"[A-Za-z0-9.-]+(?::([0-9]{1,5}))?")
+
+
+def _plainly_valid(scope: Scope) -> bool:
+    """The common request, decided without building the URL (issue 18: building it cost more
+    than the plain handler): a plain Host header and an ASCII query string."""
+    if not scope["query_string"].isascii():
+        return False
+    for name, value in scope["headers"]:
+        if name == b"host":
+            match = PLAIN_HOST.fullmatch(value)
+            return match is not None and (match[1] is None or int(match[1]) <= 65535)
+    return False
+
+
 def refuse_malformed_urls(app: ASGIApp) -> ASGIApp:
     """Middleware (the outermost): a path with a control character (e.g. %00) names no page,
     404; a Host that is not one (a port out of range) or a query string that is not UTF-8 is
@@ -97,10 +114,11 @@ def refuse_malformed_urls(app: ASGIApp) -> ASGIApp:
         if scope["type"] == "http":
             if PATH_CONTROL.search(scope["path"]):
                 raise NotFoundException()
-            try:
-                ASGIConnection[Any, Any, Any, Any](scope).url  # noqa: B018 (parsed once, kept)
-            except ValueError as exc:
-                raise ClientException() from exc
+            if not _plainly_valid(scope):
+                try:
+                    ASGIConnection[Any, Any, Any, Any](scope).url  # noqa: B018 (parsed, kept)
+                except ValueError as exc:
+                    raise ClientException() from exc
         await app(scope, receive, send)
 
     return middleware

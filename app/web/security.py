@@ -10,9 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Request
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import SerializationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import (
@@ -61,6 +61,9 @@ RATE_LIMITED_POSTS = (
     "/register/confirm",
 )
 
+# Static files the browser may cache (everything else: Cache-Control: no-store).
+CACHEABLE_TYPES = (b"text/css", b"text/javascript", b"application/javascript")
+
 # The largest request body a form may send (the app's default; the documents upload sets its
 # own). A whole application form is under 10 kB even in percent-encoded kanji; beyond this
 # the 413 page answers before anything is parsed or stored.
@@ -76,25 +79,49 @@ def strict_transport_security(settings: Settings) -> str | None:
 
 
 def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable[None]]:
-    """The before_send hook: the same headers on every response; no caching of dynamic pages."""
+    """The before_send hook: the same headers on every response; no caching of dynamic pages.
+
+    The headers are encoded once, here, and appended to the response's raw header list in one
+    go; one pass over that list finds a header of ours the handler set (replaced, as before),
+    Cache-Control and Content-Type. (Litestar's MutableScopeHeaders scanned and re-encoded
+    the list once per header.)"""
     fixed = dict(HEADERS)
     hsts = strict_transport_security(settings)
     if hsts:
         fixed["Strict-Transport-Security"] = hsts
+    raw = [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fixed.items()
+    ]
+    ours = frozenset(name for name, _ in raw)
+    no_store = (b"cache-control", b"no-store")
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in fixed.items():
-            headers[name] = value
-        content_type = headers.get("content-type", "")
-        if "cache-control" not in headers and not content_type.startswith(
-            ("text/css", "text/javascript", "application/javascript")
-        ):
-            headers["Cache-Control"] = "no-store"
+        headers = message.get("headers")
+        if not isinstance(headers, list):
+            headers = message["headers"] = list(headers or ())  # type: ignore[typeddict-item]
+        replace = cached = False
+        content_type = b""
+        for name, value in headers:
+            name = name.lower()
+            if name in ours:
+                replace = True
+            elif name == b"cache-control":
+                cached = True
+            elif name == b"content-type":
+                content_type = value
+        if replace:
+            headers[:] = [h for h in headers if h[0].lower() not in ours]
+        headers.extend(raw)
+        if not cached and not content_type.startswith(CACHEABLE_TYPES):
+            headers.append(no_store)
 
     return add_security_headers
+
+
+def compression_config() -> CompressionConfig:
+    return CompressionConfig(backend="gzip", minimum_size=1024)
 
 
 def csrf_config(settings: Settings) -> CSRFConfig:
@@ -108,7 +135,7 @@ def csrf_config(settings: Settings) -> CSRFConfig:
     )
 
 
-_LOADED = "jcan.session_loaded"
+LOADED = "jcan.session_loaded"
 
 
 class SessionCookies(ClientSideSessionBackend):
@@ -129,7 +156,7 @@ class SessionCookies(ClientSideSessionBackend):
             # A forged cookie (Litestar reads its clear-text expiry before the signature
             # check and ignores only some of the ways that can fail): no session.
             data = {}
-        connection.scope[_LOADED] = copy.deepcopy(data)  # type: ignore[literal-required]
+        connection.scope[LOADED] = copy.deepcopy(data)  # type: ignore[literal-required]
         return data
 
     async def store_in_message(
@@ -138,7 +165,7 @@ class SessionCookies(ClientSideSessionBackend):
         message: Message,
         connection: ASGIConnection[Any, Any, Any, Any],
     ) -> None:
-        loaded = connection.scope.get(_LOADED)
+        loaded = connection.scope.get(LOADED)
         if loaded and scope_session == loaded:
             return
         await super().store_in_message(scope_session, message, connection)
@@ -176,13 +203,17 @@ def _client_address(trusted_proxy: bool) -> Any:
     return identify
 
 
+def is_throttled(path: str, method: str) -> bool:
+    """Whether a request counts against the rate limit."""
+    if path.startswith(RATE_LIMITED_PREFIXES):
+        return True
+    return method == "POST" and path in RATE_LIMITED_POSTS
+
+
 async def _should_throttle(request: Request[Any, Any, Any]) -> bool:
     # async on purpose: Litestar runs a sync check_throttle_handler in a worker thread, a
     # thread hop on every request (measured by `make bench`).
-    path = request.url.path
-    if path.startswith(RATE_LIMITED_PREFIXES):
-        return True
-    return request.method == "POST" and path in RATE_LIMITED_POSTS
+    return is_throttled(request.url.path, request.method)
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:

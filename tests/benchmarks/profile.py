@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack()
     try:
         stack.start()
-        session = open_session(stack.base_url, stack.tickets, CAPTCHA_ANSWER, COMPANY)
+        session = open_session(
+            stack.base_url, stack.tickets, CAPTCHA_ANSWER, COMPANY, stack.console_cookie
+        )
         scenario = scenarios(session)[args.scenario]
         Load(stack.base_url, scenario, session, 2).run()  # warm up
         load = Load(stack.base_url, scenario, session, args.seconds + 1).start()

@@ -17,10 +17,12 @@ HEADER = """# Benchmarks
 
 `make bench` (code in `tests/benchmarks/`) starts the stack the production way (granian with
 one worker, PostgreSQL, Redis, the arq worker, an aiosmtpd sink in its own process), loads it
-with wrk at 50 connections, and compares each number with the stack's own ceiling measured
-in the same run: a bare plain-text handler behind the same middleware, mounted only with
-`BENCH_MODE`. Each run appends a dated section below, newest last. Ratios from one run are
-what count: the machine is shared, so absolute numbers move between runs.
+with wrk at 50 connections, and compares each number with the bare framework measured in the
+same run: one plain-text handler in a Litestar app with no middleware, same server and worker
+count (tests/benchmarks/bare.py); beside it the portal's middleware-only handler
+(`/bench/plain`, `BENCH_MODE` only) and the middleware's own cost. Each run appends a dated
+section below, newest last. Ratios from one run are what count: the machine is shared, so
+absolute numbers move between runs.
 
 ## Runs
 """

@@ -2,10 +2,11 @@
 
     python -m tests.benchmarks.run [--seconds 10] [--no-write]
 
-Order: the ceiling; each page alone and then again while CAPTCHAs are generated (back to
+Order: the bare framework (tests/benchmarks/bare.py) and the portal's middleware-only
+handler; each page alone and then again while CAPTCHAs are generated (back to
 back, so the comparison is not spoilt by a change in the machine's other load); the CAPTCHA
-image; the registration sequence; the ceiling again (its two runs show how steady the machine
-was); sign-in against a raw argon2 loop (after the app's peak RSS is read: every verify
+image; the registration sequence; both ceilings again (their two runs show how steady the
+machine was); sign-in against a raw argon2 loop (after the app's peak RSS is read: every verify
 in flight holds 64 MiB); mail; sweep; audit verify; peak memory. Exit status 1 when a load
 answered errors (a broken bench), not for a missed target.
 """
@@ -20,13 +21,32 @@ from datetime import UTC, datetime
 
 from tests.benchmarks import audit_load, mail_load, review_load, signin_load, sweep_load
 from tests.benchmarks.report import Report, Row, append, machine, section, versions
-from tests.benchmarks.stack import CAPTCHA_ANSWER, COMPANY, Stack, children, peak_rss_mb
+from tests.benchmarks.stack import (
+    CAPTCHA_ANSWER,
+    COMPANY,
+    WORKERS,
+    Stack,
+    children,
+    peak_rss_mb,
+)
 from tests.benchmarks.web_load import Load, LoadResult, Scenario, ensure_wrk, open_session
 from tests.benchmarks.web_load import scenarios as all_scenarios
 
 PAGES = ("top", "step1", "inline")
-RATIO_TARGETS = {"step1": 0.15, "inline": 0.25, "registration": 0.10}
-P99_TARGET_MS = 50.0
+# Shares of the bare framework's requests/s (issue 18); "ceiling" is the portal's
+# middleware-only handler.
+RATIO_TARGETS = {
+    "ceiling": 0.75,
+    "top": 0.40,
+    "step1": 0.20,
+    "inline": 0.25,
+    "registration": 0.10,
+}
+# Every page's p99 at most this many times the bare framework's p99 in the same run.
+P99_RATIO = 4.0
+# The review pages (issue 14): p99 under 50 ms at 10 connections over 100,000 applications.
+REVIEW_P99_MS = 50.0
+P99_PAGES = (*PAGES, "queue")
 CAPTCHA_P99_MOVE = 0.20
 # Clients fetching CAPTCHA images back to back during the second pass over the pages: with
 # two, one image is always being drawn, even while the other's answer is on the wire.
@@ -55,7 +75,9 @@ class Bench:
     def __init__(self, stack: Stack, seconds: float) -> None:
         self.stack = stack
         self.seconds = seconds
-        self.session = open_session(stack.base_url, stack.tickets, CAPTCHA_ANSWER, COMPANY)
+        self.session = open_session(
+            stack.base_url, stack.tickets, CAPTCHA_ANSWER, COMPANY, stack.console_cookie
+        )
         self.scenarios = all_scenarios(self.session)
         self.broken: list[str] = []
 
@@ -64,7 +86,8 @@ class Bench:
     ) -> LoadResult:
         scenario = self.scenarios[key]
         sized = {"connections": connections} if connections else {}
-        Load(self.stack.base_url, scenario, self.session, WARM_UP_SECONDS, **sized).run()
+        url = self.stack.bare_url if scenario.server == "bare" else self.stack.base_url
+        Load(url, scenario, self.session, WARM_UP_SECONDS, **sized).run()
         side = None
         if background is not None:
             side = Load(
@@ -75,7 +98,7 @@ class Bench:
                 connections=CAPTCHA_BACKGROUND_CONNECTIONS,
             ).start()
             time.sleep(WARM_UP_SECONDS)
-        result = Load(self.stack.base_url, scenario, self.session, self.seconds, **sized).run()
+        result = Load(url, scenario, self.session, self.seconds, **sized).run()
         label = scenario.label + (" (with CAPTCHA load)" if side else "")
         if side is not None:
             drawn = side.finish()
@@ -99,9 +122,15 @@ class Bench:
             )
 
 
+def _mean(a: LoadResult, b: LoadResult, what: str) -> float:
+    return (getattr(a, what) + getattr(b, what)) / 2
+
+
 def http_rows(report: Report, bench: Bench) -> float:
-    """The pages' rows; the ceiling's requests/s (the mean of its two runs)."""
+    """The pages' rows; the bare framework's requests/s (the mean of its two runs), which
+    every ratio is taken against."""
     print("HTTP (wrk, 50 connections):", flush=True)
+    first_bare = bench.load("bare")
     first_ceiling = bench.load("ceiling")
     alone: dict[str, LoadResult] = {}
     loaded: dict[str, LoadResult] = {}
@@ -109,31 +138,59 @@ def http_rows(report: Report, bench: Bench) -> float:
     for key in PAGES:
         alone[key] = bench.load(key)
         loaded[key] = bench.load(key, background=captcha)
-    alone["inline_ticket"] = bench.load("inline_ticket")
-    alone["captcha"] = bench.load("captcha")
-    alone["registration"] = bench.load("registration")
+    for key in ("inline_ticket", "queue", "captcha", "registration"):
+        alone[key] = bench.load(key)
     last_ceiling = bench.load("ceiling")
-    ceiling_rps = (first_ceiling.rps + last_ceiling.rps) / 2
+    last_bare = bench.load("bare")
+    bare_rps = _mean(first_bare, last_bare, "rps")
+    bare_p99 = _mean(first_bare, last_bare, "p99_ms")
+    ceiling_rps = _mean(first_ceiling, last_ceiling, "rps")
+    p99_limit = P99_RATIO * bare_p99
 
+    report.add(
+        Row(
+            bench.scenarios["bare"].label,
+            f"{bare_rps:.0f} req/s",
+            _ms(_mean(first_bare, last_bare, "p50_ms")),
+            _ms(bare_p99),
+            "100%",
+        )
+    )
+    ceiling_p99 = max(first_ceiling.p99_ms, last_ceiling.p99_ms)
+    ceiling_checks = [
+        (ceiling_rps / bare_rps >= RATIO_TARGETS["ceiling"], "requests/s"),
+        (ceiling_p99 <= p99_limit, "p99"),
+    ]
     report.add(
         Row(
             bench.scenarios["ceiling"].label,
             f"{ceiling_rps:.0f} req/s",
-            _ms((first_ceiling.p50_ms + last_ceiling.p50_ms) / 2),
-            _ms(max(first_ceiling.p99_ms, last_ceiling.p99_ms)),
-            "100%",
+            _ms(_mean(first_ceiling, last_ceiling, "p50_ms")),
+            _ms(ceiling_p99),
+            _pct(ceiling_rps / bare_rps),
+            f"≥ {_pct(RATIO_TARGETS['ceiling'])} and {_p99_target(p99_limit)}",
+            all(ok for ok, _ in ceiling_checks),
+            ", ".join(what for ok, what in ceiling_checks if not ok),
         )
     )
-    for key in (*PAGES, "inline_ticket", "captcha", "registration"):
+    cost_us = 1e6 / ceiling_rps - 1e6 / bare_rps
+    report.add(
+        Row(
+            "the middleware's own cost (per request: 1/middleware-only − 1/bare)",
+            f"{cost_us:.0f} µs/request",
+            ratio=f"{_pct(1 - ceiling_rps / bare_rps)} of the bare framework's capacity",
+        )
+    )
+    for key in (*PAGES, "inline_ticket", "queue", "captcha", "registration"):
         result = alone[key]
-        ratio = result.rps / ceiling_rps
+        ratio = result.rps / bare_rps
         checks: list[tuple[bool, str, str]] = []
         if key in RATIO_TARGETS:
             checks.append(
                 (ratio >= RATIO_TARGETS[key], f"≥ {_pct(RATIO_TARGETS[key])}", "requests/s")
             )
-        if key in PAGES:
-            checks.append((result.p99_ms < P99_TARGET_MS, f"p99 < {P99_TARGET_MS:.0f} ms", "p99"))
+        if key in P99_PAGES:
+            checks.append((result.p99_ms <= p99_limit, _p99_target(p99_limit), "p99"))
         measure = bench.scenarios[key].label
         if key == "registration":
             measure += f" ({result.sequences_per_second:.1f} registrations/s, 5 requests each)"
@@ -142,7 +199,7 @@ def http_rows(report: Report, bench: Bench) -> float:
                 measure,
                 f"{result.rps:.0f} req/s",
                 _ms(result.p50_ms),
-                _ms(result.p99_ms),
+                f"{_ms(result.p99_ms)} ({result.p99_ms / bare_p99:.1f}×)",
                 _pct(ratio),
                 " and ".join(target for _, target, _ in checks) or "–",
                 all(ok for ok, _, _ in checks) if checks else None,
@@ -162,24 +219,33 @@ def http_rows(report: Report, bench: Bench) -> float:
                 move < CAPTCHA_P99_MOVE,
             )
         )
-    drift = last_ceiling.rps / first_ceiling.rps - 1
-    report.notes.append(
-        f"Ceiling at the start {first_ceiling.rps:.0f} req/s, at the end {last_ceiling.rps:.0f}"
-        f" req/s ({drift:+.0%}); ratios use their mean."
-        + (
-            " The machine's other load changed a lot during the run: re-run."
-            if abs(drift) > 0.25
-            else ""
+    for name, first, last in (
+        ("Bare framework", first_bare, last_bare),
+        ("Middleware-only handler", first_ceiling, last_ceiling),
+    ):
+        drift = last.rps / first.rps - 1
+        report.notes.append(
+            f"{name} at the start {first.rps:.0f} req/s, at the end {last.rps:.0f} req/s "
+            f"({drift:+.0%}); ratios use their mean."
+            + (
+                " The machine's other load changed a lot during the run: re-run."
+                if abs(drift) > 0.25
+                else ""
+            )
         )
+    report.notes.append(
+        f"Every ratio is to the bare framework (one plain-text handler, Litestar with no "
+        f"middleware, `openapi_config=None`, granian with the same {WORKERS} worker); p99 "
+        f"targets are {P99_RATIO:.0f}× its p99 ({bare_p99:.1f} ms) in this run."
     )
     report.notes.append(
         f"Registration sequence: {alone['registration'].completed} registrations "
         f"(step 1 → confirm → 申請登録 → complete), each a database write and an outbox row."
     )
-    return ceiling_rps
+    return bare_rps
 
 
-def review_rows(report: Report, bench: Bench, ceiling_rps: float) -> None:
+def review_rows(report: Report, bench: Bench, bare_rps: float) -> None:
     """The console's review pages over 100,000 applications and 1,000,000 audit rows."""
     print(
         f"Review: seeding {review_load.APPLICATIONS:,} applications and "
@@ -193,15 +259,15 @@ def review_rows(report: Report, bench: Bench, ceiling_rps: float) -> None:
     for key, (label, path) in review_load.paths(seeded).items():
         bench.scenarios[key] = Scenario(key, label, path, headers=(("Cookie", cookie),))
         result = bench.load(key, connections=connections)
-        ok = result.p99_ms < P99_TARGET_MS
+        ok = result.p99_ms < REVIEW_P99_MS
         report.add(
             Row(
                 f"{label} (wrk, {connections} connections)",
                 f"{result.rps:.0f} req/s",
                 _ms(result.p50_ms),
                 _ms(result.p99_ms),
-                _pct(result.rps / ceiling_rps),
-                f"p99 < {P99_TARGET_MS:.0f} ms",
+                _pct(result.rps / bare_rps),
+                f"p99 < {REVIEW_P99_MS:.0f} ms",
                 ok,
                 "" if ok else "p99",
             )
@@ -210,8 +276,12 @@ def review_rows(report: Report, bench: Bench, ceiling_rps: float) -> None:
         f"Review: {review_load.APPLICATIONS:,} applications (3% waiting) with their search words "
         f"and {review_load.AUDIT_ROWS:,} chained audit rows, built in Python and COPYed in "
         f"({seeded.seconds:.0f} s); each page view appends an audit row through the app; "
-        "ratios against the ceiling above (50 connections)."
+        "ratios against the bare framework above (50 connections)."
     )
+
+
+def _p99_target(limit_ms: float) -> str:
+    return f"p99 ≤ {P99_RATIO:.0f}× bare ({limit_ms:.0f} ms)"
 
 
 def signin_row(report: Report, bench: Bench) -> None:
@@ -343,11 +413,11 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         versions_line = versions(stack.database_url, stack.settings().jobs.redis_url)
         bench = Bench(stack, args.seconds)
-        ceiling_rps = http_rows(report, bench)
+        bare_rps = http_rows(report, bench)
         app_mb = peak_rss_mb(stack.app_worker_pid())
         helpers_mb = sum(peak_rss_mb(pid) for pid in children(stack.app_worker_pid()))
         signin_row(report, bench)
-        review_rows(report, bench, ceiling_rps)
+        review_rows(report, bench, bare_rps)
         mail_row(report, stack)
         sweep_row(report, stack)
         audit_row(report, stack)

@@ -70,6 +70,28 @@ async def add_operator(settings: Settings) -> None:
         await db.stop(engine)
 
 
+async def console_session(settings: Settings) -> str:
+    """A signed-in console session (password and TOTP done) of the bench operator: the
+    `jcan_console` cookie value, made the way e2e/test_console_review.py plants one."""
+    from app.console import sessions
+    from app.console.accounts.tables import Operator
+
+    engine = db.engine_for(settings.database)
+    db.bind_tables(engine, TABLES)
+    await db.start(engine, settings.database)
+    try:
+        row = await Operator.select(Operator.id).where(Operator.email == EMAIL).first()
+        assert row is not None, "add_operator first"
+        now = utcnow()
+        async with db.write_transaction(engine):
+            raw = await sessions.start(row["id"], now)
+            session = await sessions.load(raw, settings)
+            assert session is not None
+            return await sessions.rotate(session, now, mfa_done=True)
+    finally:
+        await db.stop(engine)
+
+
 def raw_loop(seconds: float) -> float:
     """The floor: PasswordHasher().verify of the right password, back to back, for `seconds`;
     verifications per second. The parameters are the app's (asserted)."""

@@ -36,6 +36,7 @@ BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 COMPANY = "BENCH"
 CAPTCHA_ANSWER = "246810"
 TICKETS = 50  # one per connection of the registration load
+WORKERS = 1  # granian workers, of the portal and of the bare framework alike
 
 
 def free_port() -> int:
@@ -92,8 +93,10 @@ class Stack:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="jcan-bench-")))
     app_port: int = field(default_factory=free_port)
     sink_port: int = field(default_factory=free_port)
+    bare_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     tickets: list[str] = field(default_factory=list)
+    console_cookie: str = ""
     _logs: list[IO[bytes]] = field(default_factory=list)
     _database_created: bool = False
 
@@ -113,6 +116,11 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.app_port}"
+
+    @property
+    def bare_url(self) -> str:
+        """The bare framework's server (tests/benchmarks/bare.py)."""
+        return f"http://127.0.0.1:{self.bare_port}"
 
     def environment(self) -> dict[str, str]:
         """The process environment of app, worker and CLI: ours, none of the caller's settings."""
@@ -151,11 +159,15 @@ class Stack:
         self.jcan("companies", "add", COMPANY, "ベンチマーク株式会社")
         self.tickets = self.jcan("tickets", "issue", COMPANY, "--count", str(TICKETS)).split()
         asyncio.run(signin_load.add_operator(self.settings()))
+        self.console_cookie = asyncio.run(signin_load.console_session(self.settings()))
         self._spawn("sink", [sys.executable, "-m", "tests.benchmarks.sink", str(self.sink_port)])
         self._wait_for_port(self.sink_port, "the SMTP sink")
-        serve = ["serve", "--host", "127.0.0.1", "--port", str(self.app_port), "--workers", "1"]
-        self._spawn("app", [str(JCAN), *serve])
+        serve = ["--host", "127.0.0.1", "--port", str(self.app_port), "--workers", str(WORKERS)]
+        self._spawn("app", [str(JCAN), "serve", *serve])
         self._wait_for(lambda: self._answers(f"{self.base_url}/healthz"), "the app")
+        bare = [sys.executable, "-m", "tests.benchmarks.bare", str(self.bare_port), str(WORKERS)]
+        self._spawn("bare", bare)
+        self._wait_for(lambda: self._answers(f"{self.bare_url}/bench/plain"), "the bare app")
         self._spawn("worker", [str(JCAN), "worker"])
         self._wait_for(
             lambda: (
@@ -168,7 +180,7 @@ class Stack:
         )
 
     def stop(self) -> None:
-        for name in ("app", "worker", "sink"):
+        for name in ("app", "bare", "worker", "sink"):
             if name in self.processes:
                 stop_process(self.processes.pop(name))
         for log in self._logs:

@@ -51,9 +51,12 @@ class Session:
     captcha_id: str
     answer: str
     company: str
+    console: str = ""  # a signed-in console session's cookie value
 
 
-def open_session(base_url: str, tickets: list[str], answer: str, company: str) -> Session:
+def open_session(
+    base_url: str, tickets: list[str], answer: str, company: str, console: str = ""
+) -> Session:
     """A CSRF token (from the cookie the app sets) and one live CAPTCHA challenge id."""
     with urllib.request.urlopen(f"{base_url}/bench/plain", timeout=10) as response:
         cookies = response.headers.get_all("set-cookie") or []
@@ -65,7 +68,7 @@ def open_session(base_url: str, tickets: list[str], answer: str, company: str) -
         page = response.read().decode()
     match = re.search(r'name="captcha_id" value="([^"]+)"', page)
     assert match, "step 1 shows no CAPTCHA challenge"
-    return Session(csrf, tuple(tickets), match.group(1), answer, company)
+    return Session(csrf, tuple(tickets), match.group(1), answer, company, console)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class Scenario:
     headers: tuple[tuple[str, str], ...] = ()
     script: str = ""  # a Lua file under lua/ for scripted (stateful) clients
     per_connection_state: bool = False  # one wrk thread per connection
+    server: str = "app"  # "bare": the bare framework's server (tests/benchmarks/bare.py)
+    console: bool = False  # carries the signed-in console session's cookie too
 
     def lua(self, session: Session) -> str:
         """The whole wrk script: prelude (globals and the fixed request), scenario, report."""
@@ -92,6 +97,9 @@ class Scenario:
             f"wrk.method = {json.dumps(self.method)}",
             'wrk.headers["Cookie"] = "jcan_csrf=" .. CSRF',
         ]
+        if self.console:
+            cookie = f"; jcan_console={session.console}"
+            lines.append(f'wrk.headers["Cookie"] = wrk.headers["Cookie"] .. {json.dumps(cookie)}')
         for name, value in self.headers:
             lines.append(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}")
         if self.body:
@@ -130,7 +138,15 @@ def scenarios(session: Session) -> dict[str, Scenario]:
         ("Content-Type", "application/x-www-form-urlencoded"),
     )
     all_ = [
-        Scenario("ceiling", "ceiling: bare plain-text handler", "/bench/plain"),
+        Scenario(
+            "bare",
+            "bare framework: plain-text handler, Litestar without middleware",
+            "/bench/plain",
+            server="bare",
+        ),
+        Scenario(
+            "ceiling", "middleware only: /bench/plain behind the portal's stack", "/bench/plain"
+        ),
         Scenario("top", "top page", "/"),
         Scenario("step1", "step 1 page", "/register/step1?applicant_type=self"),
         Scenario(
@@ -152,6 +168,12 @@ def scenarios(session: Session) -> dict[str, Scenario]:
                 (k, {"HX-Trigger": "ticket_number", "HX-Target": "ticket-number-field"}.get(k, v))
                 for k, v in htmx
             ),
+        ),
+        Scenario(
+            "queue",
+            "console queue page (signed in)",
+            "/console/applications",
+            console=True,
         ),
         Scenario(
             "captcha",
