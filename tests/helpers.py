@@ -192,6 +192,22 @@ def link_in(message: Any) -> str:
     return match.group(1).removeprefix(BASE_URL)
 
 
+# A value for every path parameter of the app's routes, for the suites that walk every route
+# (the security headers, CSRF, the console's permission table): a new parameter goes here.
+SAMPLE_PARAMS = {
+    "token": "x" * 43,
+    "link_state": "expired",
+    "public_id": "01JNOSUCHAPPLICATION00000",  # guards answer before the lookup
+    "document_id": "nosuchdocument",
+    "number": "1",
+    "code": "ISC",
+    "name": "email",
+    "challenge_id": "nosuchchallenge",
+    "file_path": "css/site.css",
+    "event_id": "01JNOSUCHEVENT000000000000",
+}
+
+
 async def clear_of_minute_boundary(margin: float = 20.0) -> None:
     """Wait, when needed, until a fixed one-minute window (the console's sign-in throttle)
     has at least `margin` seconds left, so a test's attempts all fall in one window."""

@@ -11,17 +11,8 @@ from litestar.routes import HTTPRoute
 
 from app.console.guards import PUBLIC
 from app.console.permissions import PERMISSIONS, Permission, Role
+from tests.helpers import SAMPLE_PARAMS
 from tests.integration.console.console_helpers import account, csrf, sign_in
-
-SAMPLE_PARAMS = {
-    "token": "x" * 43,
-    "link_state": "expired",
-    "public_id": "01JNOSUCHAPPLICATION00000",  # guards answer before the lookup
-    "document_id": "nosuchdocument",
-    "number": "1",
-    "code": "ISC",
-    "event_id": "01JNOSUCHEVENT000000000000",
-}
 
 
 def console_routes(app: Any) -> list[tuple[str, str, Any]]:

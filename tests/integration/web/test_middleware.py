@@ -10,19 +10,8 @@ from typing import Any
 from litestar.routes import HTTPRoute
 
 from app.web import security
-from tests.helpers import CSRF
+from tests.helpers import CSRF, SAMPLE_PARAMS
 
-SAMPLE_PARAMS = {
-    "token": "x" * 43,
-    "link_state": "expired",
-    "public_id": "01JNOSUCHAPPLICATION00000",
-    "document_id": "nosuchdocument",
-    "number": "1",
-    "code": "ISC",
-    "name": "email",
-    "challenge_id": "nosuchchallenge",
-    "file_path": "css/site.css",
-}
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 
