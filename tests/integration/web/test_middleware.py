@@ -13,6 +13,7 @@ from app.web import security
 from tests.helpers import CSRF, SAMPLE_PARAMS
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+PUBLIC_PKI_TYPES = ("application/pkix-crl", "application/pkix-cert")
 
 
 def routes(app: Any) -> list[tuple[str, str]]:
@@ -35,6 +36,10 @@ def assert_security_headers(response: Any, where: str) -> None:
     content_type = response.headers.get("content-type", "")
     if content_type.startswith(("text/css", "text/javascript", "application/javascript")):
         assert "no-store" not in response.headers.get("cache-control", ""), where
+    elif content_type.startswith(PUBLIC_PKI_TYPES):
+        # The CRL and the CA certificates are public and meant to be cached (their handler
+        # says for how long); the hook keeps a handler's own Cache-Control.
+        assert response.headers.get_list("cache-control")[0].startswith("public"), where
     else:
         assert response.headers.get_list("cache-control") == ["no-store"], where
 
