@@ -38,6 +38,7 @@ STORED_MAX = {
     "agent_name": AGENT_NAME_MAX,
     "agent_org": ORG_MAX,
     "agent_phone": PHONE_MAX,
+    "csr_pem": csr.CSR_MAX,  # counted as sent (PEM keeps its lines), in storage_errors
 }
 CHOICES = {
     "include_org": ("yes", "no"),
