@@ -23,7 +23,7 @@ from app.application.tables import Application, StatusChange
 from app.application.workflow import Actor
 from app.db import is_unique_violation
 from app.issuance import keys
-from app.issuance.ca.base import Issued, IssueRequest, Profile, Subject
+from app.issuance.ca.base import CAError, Issued, IssueRequest, Profile, Subject
 from app.issuance.tables import (
     CSR,
     GENERATED,
@@ -109,8 +109,11 @@ def applicant_csr(application: dict[str, Any]) -> bytes | None:
     """The CSR the applicant sent (鍵の作成: 自分で作成したCSR), checked again; None when the
     key is to be made here."""
     cleaned, errors = check_application(answers_of(application), application["applicant_type"])
-    if cleaned.get("key_source") != CSR or "csr_pem" in errors or not cleaned.get("csr_pem"):
+    if cleaned.get("key_source") != CSR:
         return None
+    if "csr_pem" in errors or not cleaned.get("csr_pem"):
+        # Never a key made here instead of the one the applicant holds: the job fails loudly.
+        raise CAError(f"application {application['id']}: its CSR no longer passes the checks")
     return cleaned["csr_pem"].encode()
 
 
