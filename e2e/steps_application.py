@@ -117,6 +117,8 @@ def fill_application(page: Page, answers: dict[str, str], *, js: bool = True) ->
             page.locator("#validity-years" if value == "1" else "#validity-years-2").check()
         elif name == "qualification":
             page.locator("#qualification").select_option(value)
+        elif name == "key_source":
+            page.locator("#key-source" if value == "generated" else "#key-source-csr").check()
         else:
             page.locator(f"#{field_id(name)}").fill(value)
     page.locator("h1").click()  # leaves the last field: its change event fires now
@@ -231,14 +233,16 @@ def apply_until_complete(
     *,
     principal: str = "",
     js: bool = True,
+    extra: dict[str, str] | None = None,
 ) -> tuple[str, dict[str, str]]:
-    """Registration to 発行申請の完了 along the happy path. Returns (agent's/applicant's
-    address, answers). The reference is on the page."""
+    """Registration to 発行申請の完了 along the happy path (`extra`: more answers, such as
+    鍵の作成's CSR). Returns (agent's/applicant's address, answers). The reference is on the
+    page."""
     ticket = live_server.issue_ticket()
     address = f"e2e-apply-{applicant_type}-{uuid.uuid4().hex[:10]}@example.com"
     link = register(page, live_server, ticket, address, applicant_type, js=js)
     open_link_and_see_application(page, live_server, link, ticket)
-    answers = answers_for(applicant_type, principal or address)
+    answers = {**answers_for(applicant_type, principal or address), **(extra or {})}
     fill_application(page, answers, js=js)
     next_to_documents(page, live_server)
     upload_required(page, live_server, answers)

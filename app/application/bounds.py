@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.application import csr
 from app.application.form import QUALIFICATIONS, VALIDITY_YEARS, fields_for, label_of
 from app.application.rules import (
     AGENT_NAME_MAX,
@@ -37,11 +38,13 @@ STORED_MAX = {
     "agent_name": AGENT_NAME_MAX,
     "agent_org": ORG_MAX,
     "agent_phone": PHONE_MAX,
+    "csr_pem": csr.CSR_MAX,  # counted as sent (PEM keeps its lines), in storage_errors
 }
 CHOICES = {
     "include_org": ("yes", "no"),
     "qualification": QUALIFICATIONS,
     "validity_years": VALIDITY_YEARS,
+    "key_source": csr.KEY_SOURCES,
 }
 
 
@@ -50,6 +53,7 @@ def _choice_error(name: str) -> str:
         "include_org": _("証明書に組織名を記載するかどうかを選択してください。"),
         "qualification": _("資格を選択してください。"),
         "validity_years": _("有効期間を選択してください。"),
+        "key_source": _("鍵の作成方法を選択してください。"),
     }[name]
 
 
@@ -72,6 +76,9 @@ def storage_errors(values: Mapping[str, str], applicant_type: str) -> dict[str, 
         if name in CHOICES:
             if raw and clean_text(raw[:64]) not in CHOICES[name]:
                 errors[name] = _choice_error(name)
+        elif name == "csr_pem":  # PEM: its lines are kept, so its length is counted as sent
+            if len(raw) > csr.CSR_MAX:
+                errors[name] = csr.check_csr(raw)[1] or ""
         elif _too_long(raw, STORED_MAX[name]):
             errors[name] = _("{label}は{maximum}文字以内で入力してください。").format(
                 label=label_of(name, applicant_type), maximum=STORED_MAX[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from app.application import csr
 from app.application.rules import TEXT_RULES, check_text
 from app.i18n import _
 from app.registration.form import AGENT, DASHES, check_email, clean_text
@@ -31,6 +32,7 @@ AFFILIATION_FIELDS = (
     "qualification_number",
     "validity_years",
 )
+KEY_FIELDS = ("key_source", "csr_pem")  # 鍵の作成: here (the standard) or the applicant's CSR
 AGENT_FIELDS = ("agent_name", "agent_org", "agent_phone")
 ORG_FIELDS = ("org_name", "org_name_en", "corporate_number")
 
@@ -38,7 +40,7 @@ ORG_FIELDS = ("org_name", "org_name_en", "corporate_number")
 def fields_for(applicant_type: str) -> tuple[str, ...]:
     """Every answer of this kind of application, in page order."""
     extra = AGENT_FIELDS if applicant_type == AGENT else ()
-    return SUBJECT_FIELDS + AFFILIATION_FIELDS + extra
+    return SUBJECT_FIELDS + AFFILIATION_FIELDS + KEY_FIELDS + extra
 
 
 def inline_fields(applicant_type: str) -> tuple[str, ...]:
@@ -52,6 +54,8 @@ def applicable(name: str, values: Mapping[str, str]) -> bool:
         return values.get("include_org") == "yes"
     if name == "qualification_number":
         return values.get("qualification", "none") not in ("", "none")
+    if name == "csr_pem":
+        return values.get("key_source") == csr.CSR
     return True
 
 
@@ -75,6 +79,8 @@ def label_of(name: str, applicant_type: str = "") -> str:
         "qualification": _("資格"),
         "qualification_number": _("資格の登録番号"),
         "validity_years": _("有効期間"),
+        "key_source": _("鍵の作成"),
+        "csr_pem": _("CSR（PEM形式）"),
         "agent_name": _("代理人の氏名"),
         "agent_org": _("代理人の所属組織"),
         "agent_phone": _("代理人の電話番号"),
@@ -101,7 +107,19 @@ def display_value(name: str, cleaned: Mapping[str, str]) -> str:
         return qualification_label(value or "none")
     if name == "validity_years":
         return _("{years}年").format(years=value) if value else ""
+    if name == "key_source":
+        return key_source_label(value)
+    if name == "csr_pem":
+        key = csr.key_of(value) if value else None
+        return key.description() if key else ""
     return value
+
+
+def key_source_label(value: str) -> str:
+    return {
+        csr.GENERATED: _("この窓口で作成する（標準）"),
+        csr.CSR: _("自分で作成したCSRを提出する（ICカード・HSMなど）"),
+    }.get(value, "")
 
 
 def corporate_number_is_valid(number: str) -> bool:
@@ -168,6 +186,7 @@ def check_application(
     keep("phone", check_phone(values.get("phone"), label_of("phone", applicant_type)))
 
     _check_affiliation(values, cleaned, errors, text)
+    _check_key_source(values, cleaned, errors)
 
     if applicant_type == AGENT:
         text("agent_name")
@@ -228,6 +247,23 @@ def _check_affiliation(
     cleaned["validity_years"] = years if years in VALIDITY_YEARS else ""
     if not cleaned["validity_years"]:
         errors["validity_years"] = _("有効期間を選択してください。")
+
+
+def _check_key_source(
+    values: Mapping[str, str], cleaned: dict[str, str], errors: dict[str, str]
+) -> None:
+    """鍵の作成: unanswered (drafts from before the option) is the standard, a key made here."""
+    source = clean_text((values.get("key_source") or "")[:64]) or csr.GENERATED
+    cleaned["key_source"] = source if source in csr.KEY_SOURCES else ""
+    if not cleaned["key_source"]:
+        errors["key_source"] = _("鍵の作成方法を選択してください。")
+    if source == csr.CSR:
+        keep_pem, message = csr.check_csr(values.get("csr_pem"))
+        cleaned["csr_pem"] = keep_pem
+        if message:
+            errors["csr_pem"] = message
+    else:
+        cleaned["csr_pem"] = ""
 
 
 def check_field(

@@ -1,10 +1,12 @@
-"""Routes of the pickup (証明書の受け取り): the mailed link, the PIN form, the one download."""
+"""Routes of the pickup (証明書の受け取り): the mailed link, the PIN form, the one download;
+for a certificate issued for the applicant's CSR, the certificate files instead."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response
 
@@ -20,6 +22,8 @@ from app.web.state import form_values, services
 from app.web.types import Req
 
 FORM = "pickup/pickup.html.jinja2"
+FILES = "pickup/files.html.jinja2"
+MEDIA_TYPES = {pickup.PEM: "application/x-pem-file", pickup.P7B: "application/pkcs7-mime"}
 STATE = "pickup/state.html.jinja2"
 # The raw token, kept in the session cookie (Litestar's client-side session: AES-GCM under a
 # key derived from SECRET_KEY, held by the browser only) until the download needs it.
@@ -77,11 +81,34 @@ class PickupController(Controller):
     @get("")
     async def show(self, request: Req) -> Response[Any]:
         _token_id, _secret, certificate = await _live(request)
+        if pickup.is_csr(certificate):
+            subject = pickup.x509_of(certificate).subject.rfc4514_string()
+            return page(request, FILES, {"subject": subject, "certificate": certificate})
         return _form(request, certificate, {"format": "standard"}, {})
+
+    @get("/files/{kind:str}")
+    async def files(self, request: Req, kind: FromPath[str]) -> Response[Any]:
+        """A CSR certificate's files, as often as asked while the link lives (no key here)."""
+        _token_id, _secret, certificate = await _live(request)
+        if not pickup.is_csr(certificate) or kind not in MEDIA_TYPES:
+            raise NotFoundException()
+        result = pickup.certificate_files(certificate, kind)
+        await pickup.mark_fetched(int(certificate["id"]))
+        return Response(
+            content=result.content,
+            media_type=MEDIA_TYPES[kind],
+            status_code=200,
+            headers={
+                "Content-Disposition": f'attachment; filename="{result.file_name}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     @post("")
     async def take(self, request: Req) -> Response[Any]:
         token_id, secret, certificate = await _live(request)
+        if pickup.is_csr(certificate):
+            return see_other(PICKUP_LINK.landing)  # no key, no PIN: the files' page
         choice, errors, kept = check_pickup(await form_values(request))
         if choice is None:
             return _form(request, certificate, kept, errors, status=INVALID)

@@ -1,6 +1,6 @@
 """Pickup (証明書の受け取り): the certificate behind a live link, and the one download that
 unwraps the key with the token, builds the PKCS#12 and destroys the key in the transaction that
-marks the link used."""
+marks the link used; for the applicant's CSR, the certificate and chain (PEM, .p7b) instead."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from datetime import datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 from cryptography.x509.oid import NameOID
 
 from app.db import utcnow, write_transaction
 from app.issuance import keys, pkcs12
-from app.issuance.tables import Certificate, PickupToken, WrappedKey
+from app.issuance.tables import CSR, Certificate, PickupToken, WrappedKey
 from app.links import tokens
+
+PEM = "pem"
+P7B = "p7b"
 
 
 class NotAvailable(Exception):
@@ -35,7 +39,7 @@ async def certificate_for(token_id: int) -> dict[str, Any] | None:
     row = await Certificate.select().where(Certificate.id == link["certificate"]).first()
     if row is None:
         return None
-    return {**dict(row), "token_hash": link["token_hash"]}
+    return {**dict(row), "token_hash": link["token_hash"], "expires_at": link["expires_at"]}
 
 
 def x509_of(certificate: dict[str, Any]) -> x509.Certificate:
@@ -80,3 +84,30 @@ async def download(
             Certificate.id == certificate["id"]
         )
     return Download(content, pkcs12.file_name(name, certificate["serial"]))
+
+
+def is_csr(certificate: dict[str, Any]) -> bool:
+    """Issued for the applicant's CSR: nothing to unwrap, the files are the certificate's."""
+    return certificate["key_origin"] == CSR
+
+
+def certificate_files(certificate: dict[str, Any], kind: str) -> Download:
+    """The certificate and its chain for a CSR certificate: PEM (certificate first, then the
+    issuing CA up to the root) or PKCS#7 (.p7b, DER, certificates only)."""
+    chain_pem = certificate["chain_pem"].encode()
+    chain = x509.load_pem_x509_certificates(chain_pem) if chain_pem.strip() else []
+    stem = pkcs12.file_name(common_name_of(certificate), certificate["serial"])[: -len(".p12")]
+    if kind == PEM:
+        content = certificate["certificate_pem"].encode() + chain_pem
+        return Download(content, f"{stem}.pem")
+    content = pkcs7.serialize_certificates([x509_of(certificate), *chain], Encoding.DER)
+    return Download(content, f"{stem}.p7b")
+
+
+async def mark_fetched(certificate_id: int, now: datetime | None = None) -> None:
+    """The first download of a CSR certificate's files is its pickup (the link stays usable
+    until it expires: there is no key to destroy, the files may be fetched again)."""
+    async with write_transaction(Certificate._meta.db):
+        await Certificate.update({Certificate.picked_up_at: now or utcnow()}).where(
+            (Certificate.id == certificate_id) & Certificate.picked_up_at.is_null()
+        )

@@ -23,8 +23,16 @@ from app.application.tables import Application, StatusChange
 from app.application.workflow import Actor
 from app.db import is_unique_violation
 from app.issuance import keys
-from app.issuance.ca.base import Issued, IssueRequest, Profile, Subject
-from app.issuance.tables import GENERATED, ISSUED, REQUESTED, Certificate, PickupToken, WrappedKey
+from app.issuance.ca.base import CAError, Issued, IssueRequest, Profile, Subject
+from app.issuance.tables import (
+    CSR,
+    GENERATED,
+    ISSUED,
+    REQUESTED,
+    Certificate,
+    PickupToken,
+    WrappedKey,
+)
 from app.issuance.webhooks.service import ISSUED as ISSUED_EVENT
 from app.issuance.webhooks.service import Webhooks, certificate_data
 from app.jobs import JobQueue
@@ -97,6 +105,18 @@ def ca_subject(application: dict[str, Any]) -> tuple[Subject, Profile]:
     )
 
 
+def applicant_csr(application: dict[str, Any]) -> bytes | None:
+    """The CSR the applicant sent (鍵の作成: 自分で作成したCSR), checked again; None when the
+    key is to be made here."""
+    cleaned, errors = check_application(answers_of(application), application["applicant_type"])
+    if cleaned.get("key_source") != CSR:
+        return None
+    if "csr_pem" in errors or not cleaned.get("csr_pem"):
+        # Never a key made here instead of the one the applicant holds: the job fails loudly.
+        raise CAError(f"application {application['id']}: its CSR no longer passes the checks")
+    return cleaned["csr_pem"].encode()
+
+
 def subject_text(subject: Subject) -> str:
     parts = [("CN", subject.common_name), ("O", subject.organization)]
     parts += [("OU", subject.organizational_unit), ("E", subject.email), ("C", subject.country)]
@@ -123,7 +143,13 @@ async def prepare(application_id: int, settings: Settings, outbox: Outbox) -> Pr
     if existing is None:
         if application["status"] != states.APPROVED:
             return None
-        material = await keys.generate(settings.ca.rsa_key_size, subject.common_name)
+        # The applicant's CSR brings its key (made in an IC card or HSM): no key is made here.
+        own = applicant_csr(dict(application))
+        material = (
+            keys.KeyMaterial(b"", own)
+            if own is not None
+            else await keys.generate(settings.ca.rsa_key_size, subject.common_name)
+        )
         try:
             existing = await _store_request(
                 dict(application), request_id, subject, material, settings, outbox
@@ -145,8 +171,10 @@ async def _store_request(
     settings: Settings,
     outbox: Outbox,
 ) -> dict[str, Any]:
-    """Transaction 1: the request row, the pickup link, the key wrapped under its token, and
-    the pickup mail held (the token exists only in that mail)."""
+    """Transaction 1: the request row, the pickup link, the key wrapped under its token (none
+    for the applicant's CSR: material.key_der is empty), and the pickup mail held (the token
+    exists only in that mail)."""
+    generated = bool(material.key_der)
     async with outbox.transaction() as letters:
         rows = await Certificate.insert(
             Certificate(
@@ -154,7 +182,7 @@ async def _store_request(
                 application=application["id"],
                 request_id=request_id,
                 status=REQUESTED,
-                key_origin=GENERATED,
+                key_origin=GENERATED if generated else CSR,
                 csr_pem=material.csr_pem.decode(),
                 subject=subject_text(subject),
                 created_at=letters.now,
@@ -163,13 +191,14 @@ async def _store_request(
         certificate_id = int(rows[0]["id"])
         ttl = timedelta(days=settings.issuance.pickup_link_days)
         minted = await tokens.mint(PickupToken, {"certificate": certificate_id}, ttl, letters.now)
-        await WrappedKey.insert(
-            WrappedKey(
-                certificate=certificate_id,
-                wrapped=keys.wrap(material.key_der, minted.token, request_id),
-                created_at=letters.now,
+        if generated:
+            await WrappedKey.insert(
+                WrappedKey(
+                    certificate=certificate_id,
+                    wrapped=keys.wrap(material.key_der, minted.token, request_id),
+                    created_at=letters.now,
+                )
             )
-        )
         mail_id = await letters.add_held(
             "certificate_pickup",
             subject.email,
@@ -178,6 +207,7 @@ async def _store_request(
                 "common_name": subject.common_name,
                 "link": PICKUP_LINK.url(settings.app.base_url, minted.token),
                 "expires_at": minted.expires_at,
+                "with_key": generated,
             },
         )
         await Certificate.update({Certificate.pickup_mail: mail_id}).where(
