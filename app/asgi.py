@@ -20,6 +20,7 @@ from app.application.controller import ApplicationController
 from app.approval.controller import ApprovalController
 from app.captcha.controller import CaptchaController
 from app.console.router import console_router
+from app.issuance.controller import PickupController
 from app.jobs import queue_for
 from app.links.web import LinkNotLive, link_not_live
 from app.logs import configure_logging
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CaptchaController,
             ApplicationController,
             ApprovalController,
+            PickupController,
             console_router(settings),
             create_static_files_router(
                 path=STATIC_PATH, directories=[ROOT / "static"], name="static"

@@ -10,6 +10,7 @@ from app.captcha.tables import CaptchaChallenge
 from app.console.accounts.tables import ConsoleSession, Operator, OperatorSetupToken, RecoveryCode
 from app.console.audit.tables import AuditEvent
 from app.console.review.tables import ReviewDecision
+from app.issuance.tables import Certificate, PickupToken, WrappedKey
 from app.mail.tables import OutboxMessage
 from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
 
@@ -31,4 +32,7 @@ TABLES: tuple[type[Any], ...] = (
     RecoveryCode,
     OperatorSetupToken,
     ConsoleSession,
+    Certificate,
+    PickupToken,
+    WrappedKey,
 )

@@ -199,6 +199,18 @@ class ReviewSettings:
     (Mon-Fri, Japan time) is marked overdue in the queue."""
 
 
+@dataclass(frozen=True)
+class IssuanceSettings:
+    pickup_link_days: int = 14
+    """PICKUP_LINK_DAYS: how long the mailed pickup link (証明書の受け取り) stays valid; an
+    unclaimed key is destroyed when it expires."""
+    key_size: int = 2048
+    """ISSUE_KEY_SIZE: RSA key size of the keys made for applicants (2048 or 3072)."""
+    retry_seconds: int = 300
+    """ISSUE_RETRY_SECONDS: a stored request still without its certificate after this many
+    seconds (its worker died) is run again by the relay under a job id of its own."""
+
+
 _ENV_NAMES: dict[str, dict[str, str]] = {
     "app": {
         "env": "APP_ENV",
@@ -263,6 +275,11 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "approvals": "REVIEW_APPROVALS",
         "sla_business_days": "REVIEW_SLA_BUSINESS_DAYS",
     },
+    "issuance": {
+        "pickup_link_days": "PICKUP_LINK_DAYS",
+        "key_size": "ISSUE_KEY_SIZE",
+        "retry_seconds": "ISSUE_RETRY_SECONDS",
+    },
 }
 
 
@@ -277,6 +294,7 @@ SECTIONS: dict[str, type[Any]] = {
     "documents": DocumentSettings,
     "console": ConsoleSettings,
     "review": ReviewSettings,
+    "issuance": IssuanceSettings,
 }
 
 
@@ -324,6 +342,7 @@ class Settings:
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    issuance: IssuanceSettings = field(default_factory=IssuanceSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -369,6 +388,12 @@ class Settings:
             raise SettingsError("REVIEW_APPROVALS must be 1 or 2")
         if self.review.sla_business_days < 1:
             raise SettingsError("REVIEW_SLA_BUSINESS_DAYS must be at least 1")
+        if self.issuance.key_size not in (2048, 3072):
+            raise SettingsError("ISSUE_KEY_SIZE must be 2048 or 3072")
+        if self.issuance.pickup_link_days < 1:
+            raise SettingsError("PICKUP_LINK_DAYS must be at least 1")
+        if self.issuance.retry_seconds < 1:
+            raise SettingsError("ISSUE_RETRY_SECONDS must be at least 1")
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:

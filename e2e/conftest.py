@@ -58,10 +58,11 @@ ISOLATED_ENV = (
     "DOCUMENTS_DIR",
     "DOCUMENT_KEY",
 )
-# The emailed links: /apply/t/ (registration, or a declined application to correct) and
-# /approve/t/ (the principal's approval request).
+# The emailed links: /apply/t/ (registration, or a declined application to correct),
+# /approve/t/ (the principal's approval request) and /pickup/t/ (the certificate's pickup).
 LINKS = {
-    kind: re.compile(rf"https?://\S+/{kind}/t/[A-Za-z0-9_-]+") for kind in ("apply", "approve")
+    kind: re.compile(rf"https?://\S+/{kind}/t/[A-Za-z0-9_-]+")
+    for kind in ("apply", "approve", "pickup")
 }
 
 

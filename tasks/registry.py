@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from app.jobs import Cron, Jobs
+from tasks.issue_certificate import issue_certificate, relay_issuance
 from tasks.relay import relay_outbox
 from tasks.send_mail import send_mail
 from tasks.sweep import sweep_expired
 
 JOBS = Jobs(
-    functions=(send_mail, relay_outbox, sweep_expired),
+    functions=(send_mail, relay_outbox, sweep_expired, issue_certificate, relay_issuance),
     schedule=(
         # Every minute (and once when a worker starts): pending mail whose enqueue was lost.
         Cron(relay_outbox, every=60, run_at_startup=True),
+        # Every minute (and at start): approvals whose issue_certificate enqueue was lost.
+        Cron(relay_issuance, every=60, offset=30, run_at_startup=True),
         # Hourly, at minute 7: expired tokens, challenges and abandoned drafts.
         Cron(sweep_expired, every=3600, offset=7 * 60),
     ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from app import db
+from app.issuance import keys
 from app.jobs import ArqQueue, deserialize, max_tries, redis_settings, serialize
 from app.mail.backends import backend_for
 from app.schema import TABLES
@@ -36,6 +37,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    keys.shutdown()
     close = getattr(ctx.get("mail_backend"), "close", None)
     if close is not None:
         await close()

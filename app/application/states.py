@@ -14,6 +14,7 @@ CORRECTION_REQUESTED = "correction_requested"
 RECOMMENDED = "recommended"  # four-eyes: a reviewer's recommendation awaiting an approver
 APPROVED = "approved"
 REJECTED = "rejected"
+ISSUED = "issued"  # the certificate is issued (tasks/issue_certificate.py)
 
 ALL = (
     DRAFT,
@@ -26,6 +27,7 @@ ALL = (
     RECOMMENDED,
     APPROVED,
     REJECTED,
+    ISSUED,
 )
 
 # Forward only, but for the two ways back to the applicant: a declined application (by the
@@ -41,8 +43,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     IN_REVIEW: frozenset({IN_REVIEW, RECOMMENDED, APPROVED, CORRECTION_REQUESTED, REJECTED}),
     RECOMMENDED: frozenset({APPROVED, CORRECTION_REQUESTED, REJECTED}),
     CORRECTION_REQUESTED: frozenset({DRAFT}),
-    APPROVED: frozenset(),
+    APPROVED: frozenset({ISSUED}),
     REJECTED: frozenset(),
+    ISSUED: frozenset(),
 }
 
 # What the LRA's queue waits on: a 本人 application once submitted, a 代理人 one once its
@@ -75,4 +78,5 @@ def state_label(state: str) -> str:
         RECOMMENDED: _("承認待ち"),
         APPROVED: _("承認済み"),
         REJECTED: _("却下"),
+        ISSUED: _("発行済み"),
     }.get(state, state)

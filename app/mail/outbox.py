@@ -13,7 +13,7 @@ from piccolo.engine.base import Engine
 
 from app.db import utcnow, write_transaction
 from app.jobs import JobQueue
-from app.mail.service import queue_message
+from app.mail.service import hold, queue_message, release
 
 SEND_MAIL = "send_mail"
 
@@ -46,6 +46,20 @@ class Letters:
         )
         self.ids.append(outbox_id)
         return outbox_id
+
+    async def add_held(self, template: str, recipient: str, context: dict[str, Any]) -> int:
+        """Write the row held: never sent (nor enqueued) until a later transaction releases it."""
+        outbox = self.outbox
+        outbox_id = await queue_message(
+            outbox.env, template, recipient, context, outbox.domain, self.now
+        )
+        await hold(outbox_id)
+        return outbox_id
+
+    async def release(self, outbox_id: int) -> None:
+        """Make a held row sendable in this transaction; enqueued once it commits."""
+        if await release(outbox_id, self.now):
+            self.ids.append(outbox_id)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,15 @@ import jinja2
 from app.db import utcnow
 from app.mail.backends import MailBackend, PermanentMailError, TransientMailError
 from app.mail.compose import build_message, compose
-from app.mail.tables import FAILED, PENDING, SENDING, SENT, OutboxMessage
+from app.mail.tables import FAILED, HELD, PENDING, SENDING, SENT, OutboxMessage
 from app.settings import MailSettings
 
 log = logging.getLogger("jcan.mail")
+
+# Messages whose bodies carry a secret that must not stay readable once the message has left
+# (or can never leave): the pickup link, whose token unwraps the applicant's private key. Their
+# bodies are emptied when the row is marked sent or failed.
+SECRET_TEMPLATES = frozenset({"certificate_pickup"})
 
 
 # As SQL (a Piccolo raw query): the query builder took longer to build it than the database
@@ -53,6 +58,31 @@ async def queue_message(
     return int(rows[0]["id"])
 
 
+async def hold(outbox_id: int) -> None:
+    """A pending row (just written, in the caller's transaction) becomes held."""
+    await OutboxMessage.update({OutboxMessage.status: HELD}).where(
+        (OutboxMessage.id == outbox_id) & (OutboxMessage.status == PENDING)
+    )
+
+
+async def release(outbox_id: int, now: datetime) -> bool:
+    """A held row becomes pending and due now; False when it was not held."""
+    rows = (
+        await OutboxMessage.update(
+            {OutboxMessage.status: PENDING, OutboxMessage.next_attempt_at: now}
+        )
+        .where((OutboxMessage.id == outbox_id) & (OutboxMessage.status == HELD))
+        .returning(OutboxMessage.id)
+    )
+    return bool(rows)
+
+
+async def wipe_body(outbox_id: int) -> None:
+    await OutboxMessage.update({OutboxMessage.body_text: "", OutboxMessage.body_html: ""}).where(
+        OutboxMessage.id == outbox_id
+    )
+
+
 @dataclass(frozen=True)
 class Delivery:
     outcome: str  # sent | retry | failed | skipped
@@ -70,7 +100,7 @@ CLAIM = (
     "UPDATE outbox_message SET status = {}, claimed_at = {}, attempts = attempts + 1 "
     "WHERE id = {} AND ((status = {} AND next_attempt_at <= {}) "
     "OR (status = {} AND claimed_at < {})) "
-    "RETURNING id, message_id, recipient, subject, body_text, body_html, attempts"
+    "RETURNING id, message_id, template, recipient, subject, body_text, body_html, attempts"
 )
 MARK_SENT = "UPDATE outbox_message SET status = {}, sent_at = {}, last_error = '' WHERE id = {}"
 
@@ -103,12 +133,13 @@ async def deliver(
     try:
         await backend.send(message)
     except PermanentMailError as exc:
-        await _finish(outbox_id, FAILED, str(exc))
+        await _finish(outbox_id, FAILED, str(exc), row["template"])
         log.error("mail %s failed permanently: %s", outbox_id, exc)
         return Delivery("failed")
     except TransientMailError as exc:
         if row["attempts"] >= settings.max_attempts:
-            await _finish(outbox_id, FAILED, f"gave up after {row['attempts']} attempts: {exc}")
+            error = f"gave up after {row['attempts']} attempts: {exc}"
+            await _finish(outbox_id, FAILED, error, row["template"])
             log.error("mail %s failed after %s attempts: %s", outbox_id, row["attempts"], exc)
             return Delivery("failed")
         delay = backoff(row["attempts"], settings.retry_base_seconds)
@@ -123,14 +154,18 @@ async def deliver(
         log.warning("mail %s deferred (%s), retry in %.0f s", outbox_id, exc, delay)
         return Delivery("retry", delay)
     await OutboxMessage.raw(MARK_SENT, SENT, utcnow(), outbox_id)
+    if row["template"] in SECRET_TEMPLATES:
+        await wipe_body(outbox_id)
     log.info("mail %s sent", outbox_id)
     return Delivery("sent")
 
 
-async def _finish(outbox_id: int, status: str, error: str) -> None:
+async def _finish(outbox_id: int, status: str, error: str, template: str = "") -> None:
     await OutboxMessage.update(
         {OutboxMessage.status: status, OutboxMessage.last_error: error[:1000]}
     ).where(OutboxMessage.id == outbox_id)
+    if template in SECRET_TEMPLATES:
+        await wipe_body(outbox_id)
 
 
 async def due_ids(now: datetime, limit: int = 100) -> list[int]:
@@ -187,7 +222,12 @@ async def requeue_failed(outbox_id: int, now: datetime | None = None) -> bool:
                 OutboxMessage.claimed_at: None,
             }
         )
-        .where((OutboxMessage.id == outbox_id) & (OutboxMessage.status == FAILED))
+        # A secret message's body is gone once it failed: nothing left to send.
+        .where(
+            (OutboxMessage.id == outbox_id)
+            & (OutboxMessage.status == FAILED)
+            & (OutboxMessage.body_text != "")
+        )
         .returning(OutboxMessage.id)
     )
     return bool(rows)

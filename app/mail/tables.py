@@ -10,6 +10,9 @@ PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+# Written but not sendable yet: released (-> pending) by the transaction that makes it true
+# (the pickup mail, held until the certificate is stored).
+HELD = "held"
 
 
 class OutboxMessage(Table, tablename="outbox_message"):

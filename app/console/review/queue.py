@@ -33,6 +33,7 @@ def tabs() -> tuple[Tab, ...]:
         Tab("recommended", _("承認待ち"), (states.RECOMMENDED,)),
         Tab("approved", _("承認済み"), (states.APPROVED,)),
         Tab("rejected", _("却下"), (states.REJECTED,)),
+        Tab("issued", _("発行済み"), (states.ISSUED,)),
     )
 
 

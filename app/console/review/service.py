@@ -20,6 +20,7 @@ from app.console.review.rules import Action, actions, target_of
 from app.console.review.tables import ReviewDecision
 from app.db import utcnow
 from app.i18n import _
+from app.issuance.service import enqueue_issue
 from app.mail.outbox import Letters
 from app.registration.links import mint_access_link
 from app.registration.tables import Registration, Ticket
@@ -125,6 +126,8 @@ async def act(
             details={"from": row["status"], "to": moved["status"], **details},
             now=now,
         )
+    if moved["status"] == states.APPROVED:
+        await enqueue_issue(services.queue, row["id"])
     return moved
 
 

@@ -1,0 +1,224 @@
+"""Issuing, in two transactions around the CA's answer: `prepare` stores the CSR, the wrapped
+key, the pickup link and its mail (held); `complete` stores the certificate, moves the
+application to issued and releases the mail. The request id ties both to one approval, so a
+rerun reuses what the first run stored and the CA answers with the same certificate."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from ulid import ULID
+
+from app.application import states, workflow
+from app.application.answers import answers_of
+from app.application.form import check_application
+from app.application.subject import subject_of
+from app.application.tables import Application, StatusChange
+from app.application.workflow import Actor
+from app.db import is_unique_violation
+from app.issuance import keys
+from app.issuance.ca.base import Issued, IssueRequest, Profile, Subject
+from app.issuance.tables import GENERATED, ISSUED, REQUESTED, Certificate, PickupToken, WrappedKey
+from app.jobs import JobQueue
+from app.links import tokens
+from app.links.kinds import LinkKind
+from app.mail.outbox import Outbox
+from app.settings import Settings
+
+ISSUE_CERTIFICATE = "issue_certificate"
+SYSTEM = Actor.system(ISSUE_CERTIFICATE)
+PICKUP_LINK = LinkKind("pickup", PickupToken, session_key="pickup_token", landing="/pickup")
+
+
+def issue_job_id(application_id: int, suffix: str = "") -> str:
+    return f"{ISSUE_CERTIFICATE}:{application_id}{suffix}"
+
+
+async def enqueue_issue(queue: JobQueue, application_id: int, suffix: str = "") -> None:
+    """After the approval's commit (best effort: relay_issuance covers a lost enqueue)."""
+    job_id = issue_job_id(application_id, suffix)
+    await queue.enqueue(ISSUE_CERTIFICATE, application_id, job_id=job_id)
+
+
+async def stale_requests(before: datetime) -> set[int]:
+    """Applications whose stored request is still without its certificate since `before`."""
+    rows = await Certificate.select(Certificate.application).where(
+        (Certificate.status == REQUESTED) & (Certificate.created_at < before)
+    )
+    return {int(r["application"]) for r in rows}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    certificate: dict[str, Any]  # the certificate row as stored
+    request: IssueRequest
+
+
+async def _approval_id(application_id: int) -> int | None:
+    row = (
+        await StatusChange.select(StatusChange.id)
+        .where(
+            (StatusChange.application == application_id)
+            & (StatusChange.to_status == states.APPROVED)
+        )
+        .order_by(StatusChange.id, ascending=False)
+        .first()
+    )
+    return int(row["id"]) if row else None
+
+
+def request_id_of(application_id: int, approval_id: int) -> str:
+    """One request id per approval: the CA's idempotency key."""
+    return f"jcan-{application_id}-approval-{approval_id}"
+
+
+def ca_subject(application: dict[str, Any]) -> tuple[Subject, Profile]:
+    cleaned, _errors = check_application(answers_of(application), application["applicant_type"])
+    subject = subject_of(cleaned)
+    years = int(cleaned.get("validity_years") or 1)
+    return (
+        Subject(
+            common_name=subject.cn,
+            organization=subject.o,
+            organizational_unit=subject.ous[0] if subject.ous else "",
+            email=subject.e,
+        ),
+        Profile(validity_days=365 * years),
+    )
+
+
+def subject_text(subject: Subject) -> str:
+    parts = [("CN", subject.common_name), ("O", subject.organization)]
+    parts += [("OU", subject.organizational_unit), ("E", subject.email), ("C", subject.country)]
+    return ", ".join(f"{k}={v}" for k, v in parts if v)
+
+
+async def _certificate(request_id: str) -> dict[str, Any] | None:
+    row = await Certificate.select().where(Certificate.request_id == request_id).first()
+    return dict(row) if row else None
+
+
+async def prepare(application_id: int, settings: Settings, outbox: Outbox) -> Prepared | None:
+    """The stored request of this application's approval (made now if there is none); None
+    when the application is not approved (nothing to do)."""
+    application = await Application.select().where(Application.id == application_id).first()
+    if application is None or application["status"] not in (states.APPROVED, states.ISSUED):
+        return None
+    approval_id = await _approval_id(application_id)
+    if approval_id is None:
+        return None
+    request_id = request_id_of(application_id, approval_id)
+    subject, profile = ca_subject(dict(application))
+    existing = await _certificate(request_id)
+    if existing is None:
+        if application["status"] != states.APPROVED:
+            return None
+        material = await keys.generate(settings.issuance.key_size, subject.common_name)
+        try:
+            existing = await _store_request(
+                dict(application), request_id, subject, material, settings, outbox
+            )
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+            existing = await _certificate(request_id)  # a twin run stored it first
+            assert existing is not None
+    request = IssueRequest(request_id, existing["csr_pem"].encode(), subject, profile)
+    return Prepared(existing, request)
+
+
+async def _store_request(
+    application: dict[str, Any],
+    request_id: str,
+    subject: Subject,
+    material: keys.KeyMaterial,
+    settings: Settings,
+    outbox: Outbox,
+) -> dict[str, Any]:
+    """Transaction 1: the request row, the pickup link, the key wrapped under its token, and
+    the pickup mail held (the token exists only in that mail)."""
+    async with outbox.transaction() as letters:
+        rows = await Certificate.insert(
+            Certificate(
+                public_id=str(ULID()),
+                application=application["id"],
+                request_id=request_id,
+                status=REQUESTED,
+                key_origin=GENERATED,
+                csr_pem=material.csr_pem.decode(),
+                subject=subject_text(subject),
+                created_at=letters.now,
+            )
+        ).returning(Certificate.id)
+        certificate_id = int(rows[0]["id"])
+        ttl = timedelta(days=settings.issuance.pickup_link_days)
+        minted = await tokens.mint(PickupToken, {"certificate": certificate_id}, ttl, letters.now)
+        await WrappedKey.insert(
+            WrappedKey(
+                certificate=certificate_id,
+                wrapped=keys.wrap(material.key_der, minted.token, request_id),
+                created_at=letters.now,
+            )
+        )
+        mail_id = await letters.add_held(
+            "certificate_pickup",
+            subject.email,
+            {
+                "reference": application["reference"],
+                "common_name": subject.common_name,
+                "link": PICKUP_LINK.url(settings.app.base_url, minted.token),
+                "expires_at": minted.expires_at,
+            },
+        )
+        await Certificate.update({Certificate.pickup_mail: mail_id}).where(
+            Certificate.id == certificate_id
+        )
+    stored = await _certificate(request_id)
+    assert stored is not None
+    return stored
+
+
+async def complete(prepared: Prepared, issued: Issued, outbox: Outbox) -> bool:
+    """Transaction 2: the certificate stored, the application issued, the mail released.
+    False when it had been completed already (a rerun)."""
+    row = prepared.certificate
+    certificate = issued.certificate
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    async with outbox.transaction() as letters:
+        stored = (
+            await Certificate.update(
+                {
+                    Certificate.status: ISSUED,
+                    Certificate.serial: format(issued.serial, "x"),
+                    Certificate.not_before: certificate.not_valid_before_utc,
+                    Certificate.not_after: certificate.not_valid_after_utc,
+                    Certificate.subject: certificate.subject.rfc4514_string(),
+                    Certificate.fingerprint: hashlib.sha256(der).hexdigest(),
+                    Certificate.certificate_pem: issued.certificate_pem.decode(),
+                    Certificate.chain_pem: b"".join(issued.chain_pem).decode(),
+                    Certificate.issued_at: letters.now,
+                }
+            )
+            .where((Certificate.id == row["id"]) & (Certificate.status == REQUESTED))
+            .returning(Certificate.id)
+        )
+        if not stored:
+            return False
+        application = await Application.select().where(Application.id == row["application"]).first()
+        assert application is not None
+        if application["status"] == states.APPROVED:
+            await workflow.move(dict(application), states.ISSUED, SYSTEM)
+        if row["pickup_mail"] is not None:
+            await letters.release(int(row["pickup_mail"]))
+        # certificate.issued: the e-contract announcement (webhooks branch) is written here,
+        # in this transaction, next to the certificate it announces.
+    return True
+
+
+def load_certificate(pem: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem.encode())

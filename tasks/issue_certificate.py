@@ -1,0 +1,79 @@
+"""Job: issue the certificate of one approved application (idempotent by the approval's
+request id: app.issuance.service), and the cron that re-enqueues approvals a lost enqueue left."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from arq.worker import Retry
+
+from app.application import states
+from app.application.tables import Application
+from app.db import utcnow
+from app.issuance import service
+from app.issuance.ca.base import CertificateAuthority, TransientCAError
+from app.mail.outbox import Outbox
+from app.mail.service import backoff
+from app.settings import Settings
+from app.templating import make_environment
+
+log = logging.getLogger("jcan.jobs")
+
+_environments: dict[int, Any] = {}
+
+
+def _outbox(ctx: dict[str, Any]) -> Outbox:
+    settings: Settings = ctx["settings"]
+    env = _environments.get(id(settings))
+    if env is None:
+        env = _environments[id(settings)] = make_environment(settings)
+    return Outbox(Application._meta.db, env, settings.app.mail_domain, ctx.get("queue"))
+
+
+def _ca(ctx: dict[str, Any]) -> CertificateAuthority:
+    ca: CertificateAuthority | None = ctx.get("ca")
+    if ca is None:
+        from app.issuance.ca import select
+
+        ca = ctx["ca"] = select(ctx["settings"])
+    return ca
+
+
+async def issue_certificate(ctx: dict[str, Any], application_id: int) -> str:
+    outbox = _outbox(ctx)
+    prepared = await service.prepare(int(application_id), ctx["settings"], outbox)
+    if prepared is None:
+        return "nothing to issue"
+    if prepared.certificate["status"] != "requested":
+        return "issued already"
+    try:
+        issued = await _ca(ctx).issue(prepared.request)
+    except TransientCAError as exc:
+        delay = backoff(int(ctx.get("job_try", 1)))
+        log.warning("CA unavailable for %s (%s), retry in %.0f s", application_id, exc, delay)
+        raise Retry(defer=delay) from exc
+    # A worker that dies here reruns the job: the same request id, the same certificate.
+    done = await service.complete(prepared, issued, outbox)
+    log.info("certificate %x issued for application %s", issued.serial, application_id)
+    return "issued" if done else "issued already"
+
+
+async def relay_issuance(ctx: dict[str, Any]) -> int:
+    """Approved applications not issued yet: enqueue their job (the job id keeps one at a
+    time), so issuing never depends on the enqueue after the approval. A worker killed mid-job
+    leaves its job id taken in Redis until arq's job timeout: a request stored longer ago than
+    ISSUE_RETRY_SECONDS gets a job id of its own (the job is idempotent)."""
+    settings: Settings = ctx["settings"]
+    now = ctx.get("now") or utcnow()
+    stale = await service.stale_requests(now - timedelta(seconds=settings.issuance.retry_seconds))
+    rows = await Application.select(Application.id).where(Application.status == states.APPROVED)
+    for row in rows:
+        application_id = int(row["id"])
+        suffix = ""
+        if application_id in stale:
+            suffix = f":retry-{int(now.timestamp()) // settings.issuance.retry_seconds}"
+            log.info("issuing of application %s is retried (%s)", application_id, suffix)
+        await service.enqueue_issue(ctx["queue"], application_id, suffix)
+    return len(rows)

@@ -1,0 +1,110 @@
+"""Issuing after the console's approval, with the local CA: one certificate per approval
+whatever happens to the job (twice, at once, after a crash between the CA's answer and the
+commit), the application issued by the system, the key kept only wrapped, the mail released."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from cryptography import x509
+
+from app.application.tables import StatusChange
+from app.issuance import service
+from app.issuance.ca import select
+from app.issuance.tables import PickupToken, WrappedKey
+from app.mail.tables import OutboxMessage
+from tasks.issue_certificate import _outbox, issue_certificate
+from tests.helpers import text_body, wait_for_mail
+from tests.integration.issuance.issuance_helpers import (
+    HOLDER,
+    approved,
+    certificates,
+    job_context,
+    wait_issued,
+)
+
+
+@pytest.fixture
+def services(app: Any) -> Any:
+    return app.state.services
+
+
+async def test_an_approval_issues_one_certificate_and_mails_the_pickup_link(
+    client: Any, smtp_sink: Any, services: Any
+) -> None:
+    application = await approved(client, smtp_sink, services)
+    issued = await wait_issued(application["id"])
+    [message] = await wait_for_mail(smtp_sink, HOLDER, count=2)  # submitted, then pickup
+    [cert] = await certificates(application["id"])
+    assert cert["status"] == "issued" and cert["key_origin"] == "generated"
+    certificate = x509.load_pem_x509_certificate(cert["certificate_pem"].encode())
+    assert format(certificate.serial_number, "x") == cert["serial"]
+    assert "CN=Taro Yamada" in cert["subject"]
+    assert cert["not_after"] > cert["not_before"]
+    assert len(cert["fingerprint"]) == 64 and cert["chain_pem"].count("BEGIN CERTIFICATE") >= 1
+    change = await StatusChange.select().where(StatusChange.to_status == "issued").first()
+    assert change is not None
+    assert (change["actor"], change["actor_id"]) == ("system", "issue_certificate")
+    assert issued["status"] == "issued"
+    assert "/pickup/t/" in text_body(message)
+    # The key is stored only wrapped; the token only as its hash.
+    wrapped = await WrappedKey.select().where(WrappedKey.certificate == cert["id"]).first()
+    assert wrapped is not None and "PRIVATE KEY" not in wrapped["wrapped"]
+    token = text_body(message).split("/pickup/t/")[1].split()[0]
+    link = await PickupToken.select().where(PickupToken.certificate == cert["id"]).first()
+    assert link is not None and token not in str(dict(link))
+
+
+async def test_the_job_run_twice_or_at_once_gives_one_certificate(
+    client: Any, smtp_sink: Any, services: Any
+) -> None:
+    application = await approved(client, smtp_sink, services)
+    await wait_issued(application["id"])
+    ctx = job_context(services)
+    again = await asyncio.gather(
+        issue_certificate(ctx, application["id"]), issue_certificate(ctx, application["id"])
+    )
+    assert again == ["issued already", "issued already"]
+    assert len(await certificates(application["id"])) == 1
+    pickups = await OutboxMessage.select().where(OutboxMessage.template == "certificate_pickup")
+    assert len(pickups) == 1
+
+
+async def test_a_crash_after_the_ca_answered_is_repaired_by_the_rerun_with_the_same_cert(
+    client: Any, smtp_sink: Any, services: Any, variant: Any
+) -> None:
+    # Approve without the job: an application approved while no queue listens.
+    queue = services.queue
+
+    class Deaf:
+        async def enqueue(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    services.queue = Deaf()
+    try:
+        application = await approved(client, smtp_sink, services)
+    finally:
+        services.queue = queue
+    ctx = job_context(services)
+    # The first run: the request stored, the CA signed, then the worker died before commit.
+    prepared = await service.prepare(application["id"], services.settings, _outbox(ctx))
+    assert prepared is not None
+    first = await select(services.settings).issue(prepared.request)
+    [row] = await certificates(application["id"])
+    assert row["status"] == "requested" and row["serial"] is None
+    pickup = await OutboxMessage.select().where(OutboxMessage.template == "certificate_pickup")
+    assert [m["status"] for m in pickup] == ["held"]  # no link to a certificate not stored
+    # The rerun: the stored CSR again, the same certificate from the CA, stored once.
+    assert await issue_certificate(ctx, application["id"]) == "issued"
+    [row] = await certificates(application["id"])
+    assert row["serial"] == format(first.serial, "x")
+    assert row["certificate_pem"].encode() == first.certificate_pem
+    await wait_for_mail(smtp_sink, HOLDER, count=2)
+
+
+async def test_nothing_is_issued_for_an_application_not_approved(
+    client: Any, smtp_sink: Any, services: Any
+) -> None:
+    assert await issue_certificate(job_context(services), 999999) == "nothing to issue"
