@@ -1,5 +1,5 @@
 """The `jcan` management command: migrate, companies, tickets, applications, outbox, audit,
-serve, worker, demo data."""
+webhooks, serve, worker, demo data."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from app.application import commands
 from app.console.accounts import commands as operator_commands
 from app.console.audit import commands as audit_commands
 from app.console.companies import service as companies_service
+from app.issuance.webhooks import commands as webhook_commands
 from app.jobs import ArqQueue
 from app.logs import configure_logging
 from app.mail.outbox import enqueue_delivery
@@ -261,6 +262,7 @@ def parser() -> argparse.ArgumentParser:
     resend.add_argument("reference")
     operator_commands.add_parser(sub)
     audit_commands.add_parser(sub)
+    webhook_commands.add_parser(sub)
     demo_p = sub.add_parser("demo", help="seed the demo company ISC with tickets")
     demo_p.add_argument("--count", type=int, default=3)
     return p
@@ -300,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_with_db(settings, lambda: operator_commands.run(settings, args)))
     if command == "audit":
         return asyncio.run(_with_db(settings, lambda: audit_commands.run(args)))
+    if command == "webhooks":
+        return asyncio.run(_with_db(settings, lambda: webhook_commands.run(settings, args)))
     return 2
 
 

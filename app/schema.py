@@ -11,6 +11,7 @@ from app.console.accounts.tables import ConsoleSession, Operator, OperatorSetupT
 from app.console.audit.tables import AuditEvent
 from app.console.review.tables import ReviewDecision
 from app.issuance.tables import Certificate, PickupToken, WrappedKey
+from app.issuance.webhooks.tables import WebhookEvent
 from app.mail.tables import OutboxMessage
 from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
 
@@ -35,4 +36,5 @@ TABLES: tuple[type[Any], ...] = (
     Certificate,
     PickupToken,
     WrappedKey,
+    WebhookEvent,
 )

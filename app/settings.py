@@ -211,6 +211,33 @@ class IssuanceSettings:
     seconds (its worker died) is run again by the relay under a job id of its own."""
 
 
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str = ""
+    """ECONTRACT_WEBHOOK_URL: where certificate.issued / certificate.revoked events are POSTed
+    (the e-contract service); empty = events are recorded but not delivered."""
+    secret: str = ""
+    """ECONTRACT_WEBHOOK_SECRET: the HMAC-SHA256 key of the JCAN-Signature header, shared with
+    the receiver; required in production when ECONTRACT_WEBHOOK_URL is set."""
+    timeout: float = 10.0
+    """ECONTRACT_WEBHOOK_TIMEOUT: seconds a delivery may take (connect, send, answer)."""
+    max_attempts: int = 12
+    """ECONTRACT_WEBHOOK_MAX_ATTEMPTS: network errors, 5xx and 429 are retried up to this many
+    attempts, then the event is failed (`jcan webhooks retry ID` sends it again)."""
+    retry_base_seconds: float = 30.0
+    """ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS: the first retry delay; doubles per attempt, at
+    most 1 hour."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+    @property
+    def claim_timeout_seconds(self) -> float:
+        """A delivery claimed longer ago than this is taken as lost (its worker died)."""
+        return max(60.0, 3 * self.timeout)
+
+
 _ENV_NAMES: dict[str, dict[str, str]] = {
     "app": {
         "env": "APP_ENV",
@@ -280,6 +307,13 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "key_size": "ISSUE_KEY_SIZE",
         "retry_seconds": "ISSUE_RETRY_SECONDS",
     },
+    "webhooks": {
+        "url": "ECONTRACT_WEBHOOK_URL",
+        "secret": "ECONTRACT_WEBHOOK_SECRET",
+        "timeout": "ECONTRACT_WEBHOOK_TIMEOUT",
+        "max_attempts": "ECONTRACT_WEBHOOK_MAX_ATTEMPTS",
+        "retry_base_seconds": "ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS",
+    },
 }
 
 
@@ -295,6 +329,7 @@ SECTIONS: dict[str, type[Any]] = {
     "console": ConsoleSettings,
     "review": ReviewSettings,
     "issuance": IssuanceSettings,
+    "webhooks": WebhookSettings,
 }
 
 
@@ -343,6 +378,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
     issuance: IssuanceSettings = field(default_factory=IssuanceSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -394,6 +430,14 @@ class Settings:
             raise SettingsError("PICKUP_LINK_DAYS must be at least 1")
         if self.issuance.retry_seconds < 1:
             raise SettingsError("ISSUE_RETRY_SECONDS must be at least 1")
+        hook = self.webhooks
+        if hook.url and not hook.url.startswith(("http://", "https://")):
+            raise SettingsError("ECONTRACT_WEBHOOK_URL must be an http:// or https:// URL")
+        if hook.timeout <= 0 or hook.max_attempts < 1 or hook.retry_base_seconds < 0:
+            raise SettingsError(
+                "ECONTRACT_WEBHOOK_TIMEOUT must be above 0, ECONTRACT_WEBHOOK_MAX_ATTEMPTS at "
+                "least 1 and ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS 0 or more"
+            )
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:
@@ -409,6 +453,11 @@ class Settings:
             if not self.documents.key:
                 raise SettingsError(
                     "DOCUMENT_KEY must be set in production (urlsafe base64 of 32 random bytes)"
+                )
+            if hook.url and not hook.secret:
+                raise SettingsError(
+                    "ECONTRACT_WEBHOOK_SECRET must be set in production when "
+                    "ECONTRACT_WEBHOOK_URL is set"
                 )
 
     @property

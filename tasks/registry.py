@@ -7,14 +7,25 @@ from tasks.issue_certificate import issue_certificate, relay_issuance
 from tasks.relay import relay_outbox
 from tasks.send_mail import send_mail
 from tasks.sweep import sweep_expired
+from tasks.webhooks import deliver_webhook, relay_webhooks
 
 JOBS = Jobs(
-    functions=(send_mail, relay_outbox, sweep_expired, issue_certificate, relay_issuance),
+    functions=(
+        send_mail,
+        relay_outbox,
+        sweep_expired,
+        issue_certificate,
+        relay_issuance,
+        deliver_webhook,
+        relay_webhooks,
+    ),
     schedule=(
         # Every minute (and once when a worker starts): pending mail whose enqueue was lost.
         Cron(relay_outbox, every=60, run_at_startup=True),
         # Every minute (and at start): approvals whose issue_certificate enqueue was lost.
         Cron(relay_issuance, every=60, offset=30, run_at_startup=True),
+        # Every minute, 30 s after the mail relay: webhook events due (a retry) or lost.
+        Cron(relay_webhooks, every=60, offset=30, run_at_startup=True),
         # Hourly, at minute 7: expired tokens, challenges and abandoned drafts.
         Cron(sweep_expired, every=3600, offset=7 * 60),
     ),

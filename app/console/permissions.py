@@ -23,6 +23,7 @@ class Permission(StrEnum):
     REVOKE = "certificates.revoke"
     MANAGE_OPERATORS = "operators.manage"  # invite, change role, disable, reset MFA
     MANAGE_COMPANIES = "companies.manage"  # companies, tickets (issue, export, void)
+    MANAGE_WEBHOOKS = "webhooks.manage"  # 証明書を自動登録: deliveries, retrying a failed one
     READ_AUDIT = "audit.read"
     EXPORT_AUDIT = "audit.export"
 
@@ -39,7 +40,12 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.ADMIN: frozenset(
-        {Permission.CONSOLE, Permission.MANAGE_OPERATORS, Permission.MANAGE_COMPANIES}
+        {
+            Permission.CONSOLE,
+            Permission.MANAGE_OPERATORS,
+            Permission.MANAGE_COMPANIES,
+            Permission.MANAGE_WEBHOOKS,
+        }
     ),
     Role.AUDITOR: frozenset(
         {

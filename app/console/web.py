@@ -32,6 +32,7 @@ def nav_items() -> tuple[NavItem, ...]:
         NavItem("/console/applications", _("申請の審査"), Permission.VIEW_APPLICATIONS),
         NavItem("/console/companies", _("会社とチケット"), Permission.MANAGE_COMPANIES),
         NavItem("/console/operators", _("オペレーター管理"), Permission.MANAGE_OPERATORS),
+        NavItem("/console/webhooks", _("自動登録の配信"), Permission.MANAGE_WEBHOOKS),
         NavItem("/console/audit", _("監査ログ"), Permission.READ_AUDIT),
     )
 

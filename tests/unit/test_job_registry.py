@@ -42,9 +42,17 @@ def test_arq_tasks_worker_worker_settings_is_complete(monkeypatch):
     worker = create_worker(import_string("tasks.worker.WorkerSettings"))  # as arq's CLI does
     assert worker.queue_name == "jcan:registry-check"
     assert worker.redis_settings is not None and worker.redis_settings.database == 9
-    assert {"send_mail", "relay_outbox", "sweep_expired"} <= set(worker.functions)
+    assert {"send_mail", "relay_outbox", "sweep_expired", "deliver_webhook"} <= set(
+        worker.functions
+    )
     crons = {job.name: job for job in worker.cron_jobs}
-    assert set(crons) == {"cron:relay_outbox", "cron:sweep_expired"}
+    assert set(crons) == {
+        "cron:relay_outbox",
+        "cron:relay_issuance",
+        "cron:relay_webhooks",
+        "cron:sweep_expired",
+    }
+    assert crons["cron:relay_webhooks"].second == 30 and crons["cron:relay_webhooks"].minute is None
     assert crons["cron:relay_outbox"].second == 0 and crons["cron:relay_outbox"].minute is None
     assert crons["cron:relay_outbox"].run_at_startup
     assert (crons["cron:sweep_expired"].minute, crons["cron:sweep_expired"].second) == (7, 0)

@@ -119,3 +119,26 @@ def test_flows_for_self_and_agent():
     assert agent.title == "代理人作業" and principal.title == "本人作業"
     assert "申請情報承認" in [label for _, label in principal.steps]
     assert lanes("") == []
+
+
+def test_webhook_settings_are_read_and_production_refuses_an_empty_secret():
+    hook = Settings.from_env(
+        {
+            "ECONTRACT_WEBHOOK_URL": "https://econtract.example.jp/hooks",
+            "ECONTRACT_WEBHOOK_TIMEOUT": "3",
+        }
+    ).webhooks
+    assert hook.enabled and hook.timeout == 3.0 and hook.secret == ""
+    assert not Settings.from_env({}).webhooks.enabled
+    production = {
+        "APP_ENV": "production",
+        "SECRET_KEY": "s" * 40,
+        "BASE_URL": "https://lra.example.jp",
+        "DOCUMENT_KEY": "dGVzdC1vbmx5LWRvY3VtZW50LWtleS0zMi1ieXRlcyE",
+        "ECONTRACT_WEBHOOK_URL": "https://econtract.example.jp/hooks",
+    }
+    with pytest.raises(SettingsError, match="ECONTRACT_WEBHOOK_SECRET"):
+        Settings.from_env(production)
+    assert Settings.from_env(production | {"ECONTRACT_WEBHOOK_SECRET": "x" * 32}).webhooks.enabled
+    with pytest.raises(SettingsError, match="ECONTRACT_WEBHOOK_URL"):
+        Settings.from_env({"ECONTRACT_WEBHOOK_URL": "ftp://nope"})

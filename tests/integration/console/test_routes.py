@@ -20,6 +20,7 @@ SAMPLE_PARAMS = {
     "document_id": "nosuchdocument",
     "number": "1",
     "code": "ISC",
+    "event_id": "01JNOSUCHEVENT000000000000",
 }
 
 
