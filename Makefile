@@ -31,6 +31,7 @@ i18n: $(BIN)/.installed
 
 run: install
 	$(BIN)/jcan migrate
+	$(BIN)/jcan ca init --if-missing
 	$(BIN)/jcan demo --count 3
 	@echo "Serving at http://127.0.0.1:8000 (mail is written to var/mail/)"
 	$(BIN)/jcan serve

@@ -20,6 +20,8 @@ from app.application.controller import ApplicationController
 from app.approval.controller import ApprovalController
 from app.captcha.controller import CaptchaController
 from app.console.router import console_router
+from app.issuance import ca
+from app.issuance.ca.controller import CaController
 from app.issuance.controller import PickupController
 from app.jobs import queue_for
 from app.links.web import LinkNotLive, link_not_live
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApplicationController,
             ApprovalController,
             PickupController,
+            CaController,
             console_router(settings),
             create_static_files_router(
                 path=STATIC_PATH, directories=[ROOT / "static"], name="static"
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.services = services
+    app.state.ca = ca.select(settings)
     return app
 
 

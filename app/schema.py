@@ -10,6 +10,7 @@ from app.captcha.tables import CaptchaChallenge
 from app.console.accounts.tables import ConsoleSession, Operator, OperatorSetupToken, RecoveryCode
 from app.console.audit.tables import AuditEvent
 from app.console.review.tables import ReviewDecision
+from app.issuance.ca.tables import LocalCaCertificate, LocalCaCrl
 from app.issuance.tables import Certificate, PickupToken, WrappedKey
 from app.issuance.webhooks.tables import WebhookEvent
 from app.mail.tables import OutboxMessage
@@ -37,4 +38,6 @@ TABLES: tuple[type[Any], ...] = (
     PickupToken,
     WrappedKey,
     WebhookEvent,
+    LocalCaCertificate,
+    LocalCaCrl,
 )

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import inspect
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
 ENVIRONMENTS = ("dev", "test", "production")
+CA_BACKENDS = ("local",)
+OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 
 
 class SettingsError(ValueError):
@@ -238,6 +241,36 @@ class WebhookSettings:
         return max(60.0, 3 * self.timeout)
 
 
+SMIME_SBR_ARC = "2.23.140.1.5"
+# Under 32473, the enterprise number RFC 5612 reserves for documentation: a TEST OID.
+DEFAULT_LRA_POLICY_OID = "1.3.6.1.4.1.32473.15.1"
+
+
+@dataclass(frozen=True)
+class CaSettings:
+    backend: str = "local"
+    """CA_BACKEND: local (an issuing CA inside the portal, keys under VAR_DIR/ca)."""
+    key_passphrase: str = ""
+    """CA_KEY_PASSPHRASE: encrypts the local CA's key files; empty = derived from SECRET_KEY
+    (dev/test only; production requires 16+ characters)."""
+    root_name: str = "JCAN Portal TEST Root CA"
+    """CA_ROOT_NAME: CN of the local root CA (`jcan ca init`); the default says TEST."""
+    issuing_name: str = "JCAN Portal TEST Issuing CA"
+    """CA_ISSUING_NAME: CN of the local issuing CA that signs subscribers' certificates."""
+    organization: str = "JCAN Portal TEST"
+    """CA_ORGANIZATION: O of the local CA certificates (C is JP)."""
+    policy_oid: str = DEFAULT_LRA_POLICY_OID
+    """CA_POLICY_OID: the LRA's certificate policy OID, written next to the S/MIME BR
+    reserved OID in certificatePolicies (the default is under RFC 5612's documentation arc)."""
+    public_url: str = ""
+    """CA_PUBLIC_URL: origin written into certificates for the CRL and CA certificate URLs
+    (served under /ca/); empty = BASE_URL with http:// (the S/MIME BR want http URLs)."""
+    crl_days: int = 7
+    """CA_CRL_DAYS: nextUpdate of the CRL, days after thisUpdate (1-10, the S/MIME BR's limit)."""
+    rsa_key_size: int = 2048
+    """RSA_KEY_SIZE: subscribers' RSA key size, 2048 or 3072."""
+
+
 _ENV_NAMES: dict[str, dict[str, str]] = {
     "app": {
         "env": "APP_ENV",
@@ -314,6 +347,17 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "max_attempts": "ECONTRACT_WEBHOOK_MAX_ATTEMPTS",
         "retry_base_seconds": "ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS",
     },
+    "ca": {
+        "backend": "CA_BACKEND",
+        "key_passphrase": "CA_KEY_PASSPHRASE",
+        "root_name": "CA_ROOT_NAME",
+        "issuing_name": "CA_ISSUING_NAME",
+        "organization": "CA_ORGANIZATION",
+        "policy_oid": "CA_POLICY_OID",
+        "public_url": "CA_PUBLIC_URL",
+        "crl_days": "CA_CRL_DAYS",
+        "rsa_key_size": "RSA_KEY_SIZE",
+    },
 }
 
 
@@ -330,6 +374,7 @@ SECTIONS: dict[str, type[Any]] = {
     "review": ReviewSettings,
     "issuance": IssuanceSettings,
     "webhooks": WebhookSettings,
+    "ca": CaSettings,
 }
 
 
@@ -379,6 +424,7 @@ class Settings:
     review: ReviewSettings = field(default_factory=ReviewSettings)
     issuance: IssuanceSettings = field(default_factory=IssuanceSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    ca: CaSettings = field(default_factory=CaSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -438,6 +484,7 @@ class Settings:
                 "ECONTRACT_WEBHOOK_TIMEOUT must be above 0, ECONTRACT_WEBHOOK_MAX_ATTEMPTS at "
                 "least 1 and ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS 0 or more"
             )
+        self._validate_ca()
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:
@@ -459,6 +506,47 @@ class Settings:
                     "ECONTRACT_WEBHOOK_SECRET must be set in production when "
                     "ECONTRACT_WEBHOOK_URL is set"
                 )
+            if len(self.ca.key_passphrase) < 16:
+                raise SettingsError("CA_KEY_PASSPHRASE must be set to 16+ characters in production")
+
+    def _validate_ca(self) -> None:
+        if self.ca.backend not in CA_BACKENDS:
+            raise SettingsError(f"CA_BACKEND must be one of {', '.join(CA_BACKENDS)}")
+        if not 1 <= self.ca.crl_days <= 10:
+            raise SettingsError("CA_CRL_DAYS must be between 1 and 10 (S/MIME BR 4.9.7)")
+        if self.ca.rsa_key_size not in (2048, 3072):
+            raise SettingsError("RSA_KEY_SIZE must be 2048 or 3072")
+        oid = self.ca.policy_oid
+        if (
+            not OID.match(oid)
+            or oid.startswith(SMIME_SBR_ARC)
+            or any(int(arc) >= 2**32 for arc in oid.split("."))
+        ):
+            # Arcs over 32 bits: Windows and pkilint's decoder refuse them.
+            raise SettingsError(
+                "CA_POLICY_OID must be a dotted OID outside 2.23.140.1.5, each arc under 2^32"
+            )
+        if self.ca.public_url and not self.ca.public_url.startswith("http://"):
+            raise SettingsError("CA_PUBLIC_URL must be an http:// origin (S/MIME BR 7.1.2.3)")
+
+    @property
+    def ca_public_url(self) -> str:
+        """The http:// origin written into certificates (CRL, CA certificates, OCSP)."""
+        if self.ca.public_url:
+            return self.ca.public_url.rstrip("/")
+        parts = urlsplit(self.app.base_url)
+        return f"http://{parts.netloc}{parts.path}".rstrip("/")
+
+    @property
+    def ca_dir(self) -> Path:
+        """Where the local CA keeps its keys, certificates and the pre-signed CRL."""
+        return self.app.var_dir / "ca"
+
+    def ca_passphrase(self) -> bytes:
+        """The passphrase of the local CA's key files (derived from SECRET_KEY when unset)."""
+        if self.ca.key_passphrase:
+            return self.ca.key_passphrase.encode()
+        return base64.urlsafe_b64encode(self.app.derived_key("local-ca-key"))
 
     @property
     def cookies_secure(self) -> bool:

@@ -13,6 +13,7 @@ from app.application import states
 from app.application.tables import Application
 from app.db import utcnow
 from app.issuance import service
+from app.issuance.ca import select
 from app.issuance.ca.base import CertificateAuthority, TransientCAError
 from app.mail.outbox import Outbox
 from app.mail.service import backoff
@@ -35,8 +36,6 @@ def _outbox(ctx: dict[str, Any]) -> Outbox:
 def _ca(ctx: dict[str, Any]) -> CertificateAuthority:
     ca: CertificateAuthority | None = ctx.get("ca")
     if ca is None:
-        from app.issuance.ca import select
-
         ca = ctx["ca"] = select(ctx["settings"])
     return ca
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.jobs import Cron, Jobs
 from tasks.issue_certificate import issue_certificate, relay_issuance
+from tasks.publish_crl import publish_crl
 from tasks.relay import relay_outbox
 from tasks.send_mail import send_mail
 from tasks.sweep import sweep_expired
@@ -18,6 +19,7 @@ JOBS = Jobs(
         relay_issuance,
         deliver_webhook,
         relay_webhooks,
+        publish_crl,
     ),
     schedule=(
         # Every minute (and once when a worker starts): pending mail whose enqueue was lost.
@@ -28,5 +30,7 @@ JOBS = Jobs(
         Cron(relay_webhooks, every=60, offset=30, run_at_startup=True),
         # Hourly, at minute 7: expired tokens, challenges and abandoned drafts.
         Cron(sweep_expired, every=3600, offset=7 * 60),
+        # Daily at 03:17 UTC: a fresh CRL from the local CA (revocations sign one at once).
+        Cron(publish_crl, every=86400, offset=3 * 3600 + 17 * 60),
     ),
 )

@@ -33,9 +33,8 @@ Spawn = Callable[..., WorkerProcess]
 @pytest.fixture
 async def issuing(drill_settings: Any) -> AsyncIterator[tuple[Any, Any]]:
     """(client, services) of this drill's portal, with demo data and an initialised CA."""
-    from app.issuance.ca.commands import init
-
     from app.asgi import create_app
+    from app.issuance.ca.commands import init
     from tests.helpers import add_demo_data, serving
 
     app = create_app(drill_settings)

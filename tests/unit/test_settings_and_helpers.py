@@ -81,9 +81,11 @@ def test_production_with_real_secrets_starts():
             "SECRET_KEY": "s" * 40,
             "BASE_URL": "https://lra.example.jp",
             "DOCUMENT_KEY": "dGVzdC1vbmx5LWRvY3VtZW50LWtleS0zMi1ieXRlcyE",
+            "CA_KEY_PASSPHRASE": "a long CA key passphrase",
         }
     )
     assert settings.cookies_secure
+    assert settings.ca_public_url == "http://lra.example.jp"  # the S/MIME BR want http
 
 
 def test_every_setting_is_documented():
@@ -135,6 +137,7 @@ def test_webhook_settings_are_read_and_production_refuses_an_empty_secret():
         "SECRET_KEY": "s" * 40,
         "BASE_URL": "https://lra.example.jp",
         "DOCUMENT_KEY": "dGVzdC1vbmx5LWRvY3VtZW50LWtleS0zMi1ieXRlcyE",
+        "CA_KEY_PASSPHRASE": "a long CA key passphrase",
         "ECONTRACT_WEBHOOK_URL": "https://econtract.example.jp/hooks",
     }
     with pytest.raises(SettingsError, match="ECONTRACT_WEBHOOK_SECRET"):

@@ -165,6 +165,7 @@ PRODUCTION = {
     "APP_ENV": "production",
     "SECRET_KEY": "s" * 40,
     "BASE_URL": "https://lra.example.jp",
+    "CA_KEY_PASSPHRASE": "a long CA key passphrase",
 }
 
 

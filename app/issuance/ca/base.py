@@ -32,6 +32,13 @@ class Subject:
     organizational_unit: str  # CN-<法人番号> or the qualification (JFBA-<no>, CPA-<no>, ...)
     email: str  # also the SAN rfc822Name
     country: str = "JP"
+    # The S/MIME BR (sponsor- and individual-validated, multipurpose/strict) want the personal
+    # name in givenName/surname too; empty = split from common_name ("Given Family").
+    given_name: str = ""
+    surname: str = ""
+    # organizationIdentifier (SBR 7.1.4.2.2 d), e.g. NTRJP-<法人番号>; empty = derived from an
+    # organizational_unit CN-<法人番号>.
+    organization_identifier: str = ""
 
 
 @dataclass(frozen=True)

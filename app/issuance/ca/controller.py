@@ -1,0 +1,51 @@
+"""Public CA routes the certificates point at: the CRL and the CA certificates, over http."""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from litestar import Controller, get
+from litestar.response import Response
+
+from app.issuance.ca.base import CertificateAuthority
+from app.web.types import Req
+
+CRL_MAX_AGE = 3600  # clients may keep the CRL an hour; a revocation shows within it
+CERT_MAX_AGE = 86400
+
+
+def _ca(request: Req) -> CertificateAuthority:
+    ca: CertificateAuthority = request.app.state.ca
+    return ca
+
+
+def _der(pem: bytes) -> bytes:
+    return x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+
+
+class CaController(Controller):
+    path = "/ca"
+
+    @get("/crl")
+    async def crl(self, request: Req) -> Response[bytes]:
+        return Response(
+            await _ca(request).crl(),
+            media_type="application/pkix-crl",
+            headers={"Cache-Control": f"public, max-age={CRL_MAX_AGE}"},
+        )
+
+    @get("/issuing.crt")
+    async def issuing(self, request: Req) -> Response[bytes]:
+        return _certificate((await _ca(request).chain())[0])
+
+    @get("/root.crt")
+    async def root(self, request: Req) -> Response[bytes]:
+        return _certificate((await _ca(request).chain())[-1])
+
+
+def _certificate(pem: bytes) -> Response[bytes]:
+    return Response(
+        _der(pem),
+        media_type="application/pkix-cert",
+        headers={"Cache-Control": f"public, max-age={CERT_MAX_AGE}"},
+    )
