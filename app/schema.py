@@ -15,6 +15,7 @@ from app.issuance.tables import Certificate, PickupToken, WrappedKey
 from app.issuance.webhooks.tables import WebhookEvent
 from app.mail.tables import OutboxMessage
 from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
+from app.revocation.tables import Revocation, RevocationLink, RevocationRequest
 
 TABLES: tuple[type[Any], ...] = (
     Company,
@@ -40,4 +41,7 @@ TABLES: tuple[type[Any], ...] = (
     WebhookEvent,
     LocalCaCertificate,
     LocalCaCrl,
+    RevocationLink,
+    RevocationRequest,
+    Revocation,
 )

@@ -241,6 +241,20 @@ class WebhookSettings:
         return max(60.0, 3 * self.timeout)
 
 
+@dataclass(frozen=True)
+class RevocationSettings:
+    immediate: bool = False
+    """REVOCATION_IMMEDIATE: a request the holder confirmed through the mailed link revokes at
+    once (a job), without waiting for an operator's 「失効する」."""
+    link_hours: int = 24
+    """REVOCATION_LINK_HOURS: how long the mailed revocation link stays valid."""
+    deadline_hours: int = 24
+    """REVOCATION_DEADLINE_HOURS: a request must be decided within this many hours of its
+    receipt (S/MIME BR 4.9.1: 24 h for a subscriber's request or a key compromise)."""
+    ocsp_validity_hours: int = 24
+    """OCSP_VALIDITY_HOURS: nextUpdate of OCSP responses, hours after thisUpdate (8-168)."""
+
+
 SMIME_SBR_ARC = "2.23.140.1.5"
 # Under 32473, the enterprise number RFC 5612 reserves for documentation: a TEST OID.
 DEFAULT_LRA_POLICY_OID = "1.3.6.1.4.1.32473.15.1"
@@ -347,6 +361,12 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "max_attempts": "ECONTRACT_WEBHOOK_MAX_ATTEMPTS",
         "retry_base_seconds": "ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS",
     },
+    "revocation": {
+        "immediate": "REVOCATION_IMMEDIATE",
+        "link_hours": "REVOCATION_LINK_HOURS",
+        "deadline_hours": "REVOCATION_DEADLINE_HOURS",
+        "ocsp_validity_hours": "OCSP_VALIDITY_HOURS",
+    },
     "ca": {
         "backend": "CA_BACKEND",
         "key_passphrase": "CA_KEY_PASSPHRASE",
@@ -375,6 +395,7 @@ SECTIONS: dict[str, type[Any]] = {
     "issuance": IssuanceSettings,
     "webhooks": WebhookSettings,
     "ca": CaSettings,
+    "revocation": RevocationSettings,
 }
 
 
@@ -425,6 +446,7 @@ class Settings:
     issuance: IssuanceSettings = field(default_factory=IssuanceSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     ca: CaSettings = field(default_factory=CaSettings)
+    revocation: RevocationSettings = field(default_factory=RevocationSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -485,6 +507,10 @@ class Settings:
                 "least 1 and ECONTRACT_WEBHOOK_RETRY_BASE_SECONDS 0 or more"
             )
         self._validate_ca()
+        if not 8 <= self.revocation.ocsp_validity_hours <= 168:
+            raise SettingsError("OCSP_VALIDITY_HOURS must be between 8 and 168 (S/MIME BR 4.9.10)")
+        if self.revocation.link_hours < 1 or self.revocation.deadline_hours < 1:
+            raise SettingsError("REVOCATION_LINK_HOURS and REVOCATION_DEADLINE_HOURS must be 1+")
         self.documents.decoded_key()  # a malformed DOCUMENT_KEY is refused in every environment
         if self.app.is_production:
             if self.app.secret_key == DEFAULT_SECRET or len(self.app.secret_key) < 32:

@@ -52,6 +52,7 @@ def test_arq_tasks_worker_worker_settings_is_complete(monkeypatch):
         "cron:relay_webhooks",
         "cron:sweep_expired",
         "cron:publish_crl",
+        "cron:relay_revocations",
     }
     assert crons["cron:relay_webhooks"].second == 30 and crons["cron:relay_webhooks"].minute is None
     assert crons["cron:relay_outbox"].second == 0 and crons["cron:relay_outbox"].minute is None
