@@ -125,7 +125,7 @@ class RevocationController(Controller):
         if certificate is None:
             return see_other(LINK.state_path("invalid"))
         values = await form_values(request)
-        choice, errors = rules.check_choice(values, utcnow(), not_before=certificate["not_before"])
+        choice, errors = rules.check_choice(values, utcnow())
         if choice is None or certificate["status"] != "issued":
             return await _request_page(request, certificate, values, errors, status=INVALID)
         try:

@@ -113,7 +113,6 @@ def check_choice(
     now: datetime,
     *,
     operator: bool = False,
-    not_before: datetime | None = None,
 ) -> tuple[Choice | None, dict[str, str]]:
     """The reason (and for keyCompromise the optional 危殆化の日時) from a form: the choice, or
     Japanese messages by field. No reason given is a choice (reasonCode omitted)."""
@@ -134,8 +133,6 @@ def check_choice(
             )
         elif moment > now:
             errors["invalidity_date"] = _("危殆化の日時に未来の日時は入力できません。")
-        elif not_before is not None and moment < not_before - timedelta(days=1):
-            errors["invalidity_date"] = _("危殆化の日時が証明書の発行より前になっています。")
     if errors:
         return None, errors
     return Choice(reason, moment), {}
