@@ -167,3 +167,8 @@ def jst(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone(JST).strftime("%Y年%m月%d日 %H:%M")
+
+
+def local_input(moment: datetime | None) -> str:
+    """A stored UTC time as an <input type=datetime-local> value in Japan time."""
+    return moment.astimezone(JST).strftime("%Y-%m-%dT%H:%M") if moment else ""

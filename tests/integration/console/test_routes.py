@@ -21,6 +21,7 @@ SAMPLE_PARAMS = {
     "number": "1",
     "code": "ISC",
     "event_id": "01JNOSUCHEVENT000000000000",
+    "request_number": "R-0000-0000",
 }
 
 

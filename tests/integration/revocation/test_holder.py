@@ -69,7 +69,7 @@ async def test_the_link_takes_a_reason_and_confirms_with_number_and_deadline(
     certificate = await issued_certificate(client, smtp_sink, services)
     before = len(smtp_sink.to(HOLDER))
     # By the application's reference and the address in another case.
-    reference = (await lookup_reference(certificate))
+    reference = await lookup_reference(certificate)
     assert (await lookup(client, reference, HOLDER.upper())).status_code == 303
     link = await mailed_link(smtp_sink, HOLDER, before + 1)
     refused = await request_revocation(client, link, reason="unspecified")
