@@ -1,5 +1,5 @@
-"""The LRA's side: the 失効申請 queue in deadline order with 「期限間近」/「期限超過」, an approver's
-「失効する」 and 「却下」, and 「管理者による失効」 of a paper request."""
+"""The LRA's side: the 失効申請 queue in deadline order, marked 期限間近 / 期限超過;
+an approver's 「失効する」 and 「却下」; 「管理者による失効」 of a paper request."""
 
 from __future__ import annotations
 
