@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from litestar import Controller, get
 from litestar.response import Response
 
-from app.issuance.ca.base import CertificateAuthority
+from app.issuance.ca.base import CAError, CertificateAuthority
 from app.web.types import Req
 
 CRL_MAX_AGE = 3600  # clients may keep the CRL an hour; a revocation shows within it
@@ -28,19 +28,34 @@ class CaController(Controller):
 
     @get("/crl")
     async def crl(self, request: Req) -> Response[bytes]:
+        try:
+            der = await _ca(request).crl()
+        except CAError:
+            return _unavailable()
         return Response(
-            await _ca(request).crl(),
+            der,
             media_type="application/pkix-crl",
             headers={"Cache-Control": f"public, max-age={CRL_MAX_AGE}"},
         )
 
     @get("/issuing.crt")
     async def issuing(self, request: Req) -> Response[bytes]:
-        return _certificate((await _ca(request).chain())[0])
+        try:
+            return _certificate((await _ca(request).chain())[0])
+        except CAError:
+            return _unavailable()
 
     @get("/root.crt")
     async def root(self, request: Req) -> Response[bytes]:
-        return _certificate((await _ca(request).chain())[-1])
+        try:
+            return _certificate((await _ca(request).chain())[-1])
+        except CAError:
+            return _unavailable()
+
+
+def _unavailable() -> Response[bytes]:
+    """No CA yet (`jcan ca init` not run) or the CA unreachable: a 503, never a 500."""
+    return Response(b"CA not available\n", status_code=503, media_type="text/plain")
 
 
 def _certificate(pem: bytes) -> Response[bytes]:

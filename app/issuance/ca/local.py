@@ -6,7 +6,7 @@ import asyncio
 import fcntl
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -195,41 +195,48 @@ class LocalCA:
         return self._crl_cache[1], self._crl_cache[2]
 
     async def publish_crl(self) -> bytes:
-        """Sign a CRL with the next CRL Number and write it to VAR_DIR/ca/crl.der."""
+        """Sign a CRL and write it to VAR_DIR/ca/crl.der, under a file lock shared by every
+        process (web, worker, CLI). The CRL Number is the thisUpdate time in microseconds (as
+        Boulder does), and always above the number of the file it replaces; the revoked rows
+        are read under the lock, so the highest number carries every committed revocation."""
         hierarchy = await self._loaded()
-        now = self._clock()
-        next_update = now + timedelta(days=self.settings.ca.crl_days)
-        table = LocalCaCertificate
-        rows = await table.select(
-            table.serial, table.revoked_at, table.reason, table.invalidity_date
-        ).where(table.revoked_at.is_not_null() & (table.not_after > now))
-        entries = [_entry(row) for row in rows]
-        numbered = await LocalCaCrl.insert(
-            LocalCaCrl(this_update=now, next_update=next_update, entries=len(entries))
-        ).returning(LocalCaCrl.id)
-        number = numbered[0]["id"]
-        der = await asyncio.to_thread(
-            crl_builder.build,
-            hierarchy.issuing,
-            hierarchy.issuing_key,
-            entries,
-            number,
-            now,
-            next_update,
-        )
-        return await asyncio.to_thread(self._install_crl, der, number)
-
-    def _install_crl(self, der: bytes, number: int) -> bytes:
-        """Replace the file unless another process already wrote a higher-numbered CRL."""
-        self.paths.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.paths.directory / "crl.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if self.paths.crl.exists():
-                current = self.paths.crl.read_bytes()
-                if crl_builder.number_of(current) > number:
-                    return current
-            keystore.write_atomically(self.paths.crl, der)
+        lock = await asyncio.to_thread(self._lock_crl)
+        try:
+            now = self._clock()
+            current = await asyncio.to_thread(self._read_crl)
+            number = int(now.timestamp() * 1_000_000)
+            if current is not None:
+                number = max(number, crl_builder.number_of(current[0]) + 1)
+            next_update = now + timedelta(days=self.settings.ca.crl_days)
+            table = LocalCaCertificate
+            rows = await table.select(
+                table.serial, table.revoked_at, table.reason, table.invalidity_date
+            ).where(table.revoked_at.is_not_null() & (table.not_after > now))
+            entries = [_entry(row) for row in rows]
+            der = await asyncio.to_thread(
+                crl_builder.build,
+                hierarchy.issuing,
+                hierarchy.issuing_key,
+                entries,
+                number,
+                now,
+                next_update,
+            )
+            await asyncio.to_thread(keystore.write_atomically, self.paths.crl, der)
+            await LocalCaCrl.insert(
+                LocalCaCrl(
+                    number=number, this_update=now, next_update=next_update, entries=len(entries)
+                )
+            )
+        finally:
+            await asyncio.to_thread(lock.close)
         return der
+
+    def _lock_crl(self) -> IO[str]:
+        self.paths.directory.mkdir(parents=True, exist_ok=True)
+        handle = open(self.paths.directory / "crl.lock", "a")  # noqa: SIM115 (closed by caller)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return handle
 
 
 def _entry(row: dict[str, Any]) -> crl_builder.Entry:

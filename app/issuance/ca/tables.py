@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -22,9 +22,10 @@ class LocalCaCertificate(Table, tablename="local_ca_certificate"):
 
 
 class LocalCaCrl(Table, tablename="local_ca_crl"):
-    """One CRL signed: its id is the CRL Number (increasing on both engines)."""
+    """One CRL signed (a log): its CRL Number is thisUpdate in microseconds, above the last."""
 
     id: Serial
+    number = BigInt(index=True)
     this_update = Timestamptz()
     next_update = Timestamptz()
     entries = Integer(default=0)
