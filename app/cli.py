@@ -1,5 +1,5 @@
 """The `jcan` management command: migrate, companies, tickets, applications, outbox, audit,
-webhooks, the local CA and its CRL, serve, worker, demo data."""
+webhooks, the local CA and its CRL, certificates, serve, worker, demo data."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from app.application import commands
 from app.console.accounts import commands as operator_commands
 from app.console.audit import commands as audit_commands
 from app.console.companies import service as companies_service
+from app.issuance import commands as certificate_commands
 from app.issuance.ca import commands as ca_commands
 from app.issuance.webhooks import commands as webhook_commands
 from app.jobs import ArqQueue
@@ -264,6 +265,7 @@ def parser() -> argparse.ArgumentParser:
     operator_commands.add_parser(sub)
     audit_commands.add_parser(sub)
     webhook_commands.add_parser(sub)
+    certificate_commands.add_parser(sub)
     ca_commands.add_parser(sub)
     demo_p = sub.add_parser("demo", help="seed the demo company ISC with tickets")
     demo_p.add_argument("--count", type=int, default=3)
@@ -306,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_with_db(settings, lambda: audit_commands.run(args)))
     if command == "webhooks":
         return asyncio.run(_with_db(settings, lambda: webhook_commands.run(settings, args)))
+    if command == "certificates":
+        return asyncio.run(_with_db(settings, lambda: certificate_commands.run(args)))
     if command == "ca" and args.action == "init":
         return ca_commands.init(settings, args.if_missing)
     if command == "ca":

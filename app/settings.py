@@ -207,8 +207,6 @@ class IssuanceSettings:
     pickup_link_days: int = 14
     """PICKUP_LINK_DAYS: how long the mailed pickup link (証明書の受け取り) stays valid; an
     unclaimed key is destroyed when it expires."""
-    key_size: int = 2048
-    """ISSUE_KEY_SIZE: RSA key size of the keys made for applicants (2048 or 3072)."""
     retry_seconds: int = 300
     """ISSUE_RETRY_SECONDS: a stored request still without its certificate after this many
     seconds (its worker died) is run again by the relay under a job id of its own."""
@@ -351,7 +349,6 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
     },
     "issuance": {
         "pickup_link_days": "PICKUP_LINK_DAYS",
-        "key_size": "ISSUE_KEY_SIZE",
         "retry_seconds": "ISSUE_RETRY_SECONDS",
     },
     "webhooks": {
@@ -492,8 +489,6 @@ class Settings:
             raise SettingsError("REVIEW_APPROVALS must be 1 or 2")
         if self.review.sla_business_days < 1:
             raise SettingsError("REVIEW_SLA_BUSINESS_DAYS must be at least 1")
-        if self.issuance.key_size not in (2048, 3072):
-            raise SettingsError("ISSUE_KEY_SIZE must be 2048 or 3072")
         if self.issuance.pickup_link_days < 1:
             raise SettingsError("PICKUP_LINK_DAYS must be at least 1")
         if self.issuance.retry_seconds < 1:

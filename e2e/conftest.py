@@ -253,6 +253,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     )
     server = LiveServer(base_url, var_dir, env, var_dir / "server.log")
     server.jcan("migrate")
+    server.jcan("ca", "init", "--if-missing")  # the local CA that issues after an approval
     demo = server.jcan("demo", "--count", "5")
     server.add_tickets([line.strip() for line in demo.splitlines() if line.startswith("  ")])
     assert server._tickets, f"jcan demo printed no tickets:\n{demo}"

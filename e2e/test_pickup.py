@@ -36,8 +36,7 @@ def test_approve_issue_pickup_and_open_the_file(
     live_server: LiveServer,
     tmp_path: Path,
 ) -> None:
-    applicant = contexts(js=js).new_page()
-    address, reference = submitted_application(applicant, live_server)
+    address, reference = submitted_application(contexts().new_page(), live_server)
     mails_before = len(live_server.mails_to(address))
 
     approver = sign_in(contexts(), live_server, APPROVER)
@@ -54,6 +53,7 @@ def test_approve_issue_pickup_and_open_the_file(
     approver.reload()
     status_is(approver, "発行済み")
 
+    applicant = contexts(js=js).new_page()  # the holder's browser, with or without JavaScript
     applicant.goto(live_server.link_in(mail, "pickup"))
     expect(applicant).to_have_url(live_server.url("/pickup"))
     expect(applicant.locator("h1")).to_have_text("証明書の受け取り")

@@ -25,7 +25,7 @@ log = logging.getLogger("jcan.jobs")
 _environments: dict[int, Any] = {}
 
 
-def _outbox(ctx: dict[str, Any]) -> Outbox:
+def outbox_for(ctx: dict[str, Any]) -> Outbox:
     settings: Settings = ctx["settings"]
     env = _environments.get(id(settings))
     if env is None:
@@ -41,7 +41,7 @@ def _ca(ctx: dict[str, Any]) -> CertificateAuthority:
 
 
 async def issue_certificate(ctx: dict[str, Any], application_id: int) -> str:
-    outbox = _outbox(ctx)
+    outbox = outbox_for(ctx)
     prepared = await service.prepare(int(application_id), ctx["settings"], outbox)
     if prepared is None:
         return "nothing to issue"

@@ -17,7 +17,7 @@ from app.revocation import service
 from app.revocation.requests import REVOKE_REQUEST, enqueue_revocation
 from app.revocation.tables import PENDING, SUBSCRIBER, RevocationRequest
 from app.settings import Settings
-from tasks.issue_certificate import _outbox
+from tasks.issue_certificate import outbox_for
 
 log = logging.getLogger("jcan.jobs")
 SYSTEM = Actor.system(REVOKE_REQUEST)
@@ -42,7 +42,7 @@ async def revoke_request(ctx: dict[str, Any], request_id: int) -> str:
             SYSTEM,
             row["invalidity_date"],
             settings=settings,
-            outbox=_outbox(ctx),
+            outbox=outbox_for(ctx),
             ca=_ca(ctx),
             request_id=row["id"],
         )

@@ -1,5 +1,6 @@
 """Cron job: delete expired access tokens, CAPTCHA challenges, abandoned drafts, console sessions
-nobody came back to and dead operator setup links, in batches."""
+nobody came back to, dead operator setup links and unclaimed keys (their pickup link expired),
+in batches."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from app.captcha.service import delete_expired as delete_expired_challenges
 from app.console import sessions as console_sessions
 from app.console.accounts.operators import delete_dead_setup_links
 from app.db import Cursor, utcnow
+from app.issuance.expiry import destroy_unclaimed
 from app.registration.links import delete_dead_tokens
+from tasks.issue_certificate import outbox_for
 
 log = logging.getLogger("jcan.jobs")
 
@@ -63,6 +66,16 @@ async def sweep_expired(ctx: dict[str, Any]) -> dict[str, int]:
             return removed, (MORE if removed == size else None)
 
         sweeps["console_sessions"] = console_sessions_
+
+        async def unclaimed_keys(
+            now: datetime, batch: int, after: Cursor | None
+        ) -> tuple[int, Cursor | None]:
+            # Each key goes with two mails (holder and LRA) in its own transaction.
+            size = min(batch, DRAFT_BATCH_SIZE)
+            removed = await destroy_unclaimed(now, ctx["settings"], outbox_for(ctx), size)
+            return removed, (MORE if removed == size else None)
+
+        sweeps["unclaimed_keys"] = unclaimed_keys
     counts = dict.fromkeys(sweeps, 0)
     for name, sweep in sweeps.items():
         cursor: Cursor | None = None  # where the last batch of this kind stopped

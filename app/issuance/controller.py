@@ -89,11 +89,12 @@ class PickupController(Controller):
             result = await pickup.download(token_id, secret, choice.pin, choice.format)
         except pickup.NotAvailable:
             return see_other(PICKUP_LINK.state_path(LinkState.USED))
+        # The token goes; the link's id stays, so coming back says 「受け取り済み」.
         request.session.pop(SECRET_KEY, None)
-        request.session.pop(PICKUP_LINK.session_key, None)
         return Response(
             content=result.content,
             media_type="application/x-pkcs12",
+            status_code=200,
             headers={
                 "Content-Disposition": f'attachment; filename="{result.file_name}"',
                 "Cache-Control": "no-store",

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -22,6 +25,7 @@ from cryptography.x509.oid import NameOID
 SALT_SIZE = 16
 NONCE_SIZE = 12
 INFO = b"jcan pickup key v1"
+PR_SET_PDEATHSIG = 1
 
 _pool: ProcessPoolExecutor | None = None
 
@@ -53,6 +57,16 @@ def make_key_and_csr(key_size: int, common_name: str) -> KeyMaterial:
     return KeyMaterial(der, csr.public_bytes(serialization.Encoding.PEM))
 
 
+def _die_with_parent() -> None:
+    """Pool processes end with the worker that started them, even when it is SIGKILLed
+    (Linux prctl PR_SET_PDEATHSIG; elsewhere they end when their pipe closes)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 def _executor() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
@@ -60,6 +74,7 @@ def _executor() -> ProcessPoolExecutor:
         _pool = ProcessPoolExecutor(
             max_workers=max(1, min(4, os.cpu_count() or 1)),
             mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
         )
     return _pool
 

@@ -87,6 +87,8 @@ def ca_subject(application: dict[str, Any]) -> tuple[Subject, Profile]:
             organization=subject.o,
             organizational_unit=subject.ous[0] if subject.ous else "",
             email=subject.e,
+            given_name=cleaned.get("given_name_roman", ""),
+            surname=cleaned.get("family_name_roman", ""),
         ),
         Profile(validity_days=365 * years),
     )
@@ -118,7 +120,7 @@ async def prepare(application_id: int, settings: Settings, outbox: Outbox) -> Pr
     if existing is None:
         if application["status"] != states.APPROVED:
             return None
-        material = await keys.generate(settings.issuance.key_size, subject.common_name)
+        material = await keys.generate(settings.ca.rsa_key_size, subject.common_name)
         try:
             existing = await _store_request(
                 dict(application), request_id, subject, material, settings, outbox

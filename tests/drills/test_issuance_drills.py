@@ -18,7 +18,8 @@ from app.issuance import service
 from app.issuance.ca import select
 from app.mail.tables import OutboxMessage
 from tests.drills.services import DrillSink, RedisServer, WorkerProcess, wait_until
-from tests.integration.issuance.issuance_helpers import HOLDER, approved, certificates
+from tests.helpers import submitted
+from tests.integration.issuance.issuance_helpers import approve, certificates, pickup_mails_to
 from tests.support.services import TEST_DATABASE_URL, TEST_REDIS_URL
 
 if not (TEST_DATABASE_URL and TEST_REDIS_URL):
@@ -61,12 +62,12 @@ async def pickup_mails() -> list[dict[str, Any]]:
 
 
 async def one_certificate_one_mail(application_id: int, sink: DrillSink) -> dict[str, Any]:
-    await wait_until(lambda: len(sink.to(HOLDER)) >= 2, 30, "the pickup mail")
+    await pickup_mails_to(sink)
     await asyncio.sleep(1.5)  # room for a second certificate or mail, if one were coming
     [cert] = await certificates(application_id)
     assert cert["status"] == "issued"
     assert len(await pickup_mails()) == 1
-    assert len(sink.to(HOLDER)) == 2  # the submission's receipt and one pickup mail
+    assert len(await pickup_mails_to(sink)) == 1
     return cert
 
 
@@ -74,9 +75,9 @@ async def test_i1_the_job_enqueued_twice_with_two_workers_issues_once(
     issuing: tuple[Any, Any], sink: DrillSink, spawn_worker: Spawn
 ) -> None:
     client, services = issuing
-    application = await approved(client, sink, services)
-    await service.enqueue_issue(services.queue, application["id"], ":second-copy")
     workers = [spawn_worker(), spawn_worker()]
+    application = await approve(await submitted(client, sink), services)
+    await service.enqueue_issue(services.queue, application["id"], ":second-copy")
     await issued_row(application["id"], 60, *workers)
     await one_certificate_one_mail(application["id"], sink)
 
@@ -85,9 +86,11 @@ async def test_i2_redis_down_at_the_approval_the_relay_issues_once_it_returns(
     issuing: tuple[Any, Any], redis_server: RedisServer, sink: DrillSink, spawn_worker: Spawn
 ) -> None:
     client, services = issuing
-    await services.queue.close()
+    first = spawn_worker()  # delivers the registration's and the submission's mail
+    reference = await submitted(client, sink)
     redis_server.stop()
-    application = await approved(client, sink, services)
+    assert await first.exited(30) is not None  # arq's worker exits when Redis goes away
+    application = await approve(reference, services)  # its enqueue fails (logged)
     assert application["status"] == "approved"
     assert await certificates(application["id"]) == []
 
@@ -101,24 +104,38 @@ async def test_i3_a_worker_killed_after_the_ca_answered_is_repaired_with_the_sam
     issuing: tuple[Any, Any], sink: DrillSink, spawn_worker: Spawn, drill_settings: Any
 ) -> None:
     client, services = issuing
-    await services.queue.close()  # the approval's enqueue is lost: the workers' relay runs it
-    services.queue = type("Deaf", (), {"enqueue": _nothing, "close": _nothing})()
-    application = await approved(client, sink, services)
+    mailer = spawn_worker()  # delivers the registration's and the submission's mail
+    reference = await submitted(client, sink)
+    mailer.send(signal.SIGTERM)
+    assert await mailer.exited(30) == 0, mailer
+    # The approval's enqueue is lost: the next worker's startup relay runs the job.
+    queue, services.queue = services.queue, type("Deaf", (), {"enqueue": _nothing})()
+    try:
+        application = await approve(reference, services)
+    finally:
+        services.queue = queue
 
-    # Hold the application row: the worker's second transaction (after the CA's answer)
-    # waits on it, and is killed there.
+    # Hold the application row (FOR NO KEY UPDATE: the first transaction's foreign keys may
+    # still share it): the second transaction's status change, after the CA's answer, waits
+    # on it, and the worker is killed there.
     holder = await asyncpg.connect(drill_settings.database.url)
     blocked = await asyncpg.connect(drill_settings.database.url)
     try:
         transaction = holder.transaction()
         await transaction.start()
         await holder.execute(
-            "SELECT id FROM application WHERE id = $1 FOR UPDATE", application["id"]
+            "SELECT id FROM application WHERE id = $1 FOR NO KEY UPDATE", application["id"]
         )
         first = spawn_worker()
 
         async def waiting_on_the_lock() -> bool:
-            return bool(await blocked.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            # The CA has signed (its own record) and a session of this database waits.
+            signed = await blocked.fetchval("SELECT count(*) FROM local_ca_certificate")
+            waiting = await blocked.fetchval(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE NOT l.granted AND a.datname = current_database()"
+            )
+            return bool(signed and waiting)
 
         await wait_until(waiting_on_the_lock, 60, f"the worker to reach the commit {first}")
         first.send(signal.SIGKILL)

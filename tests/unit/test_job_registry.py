@@ -55,6 +55,9 @@ def test_arq_tasks_worker_worker_settings_is_complete(monkeypatch):
         "cron:relay_revocations",
     }
     assert crons["cron:relay_webhooks"].second == 30 and crons["cron:relay_webhooks"].minute is None
+    assert {"issue_certificate", "relay_issuance"} <= set(worker.functions)
+    assert crons["cron:relay_issuance"].run_at_startup
+    assert crons["cron:relay_issuance"].second == 30
     assert crons["cron:relay_outbox"].second == 0 and crons["cron:relay_outbox"].minute is None
     assert crons["cron:relay_outbox"].run_at_startup
     assert (crons["cron:sweep_expired"].minute, crons["cron:sweep_expired"].second) == (7, 0)

@@ -21,13 +21,29 @@ HOLDER = "taro@example.com"  # the certificate's address in tests.helpers' answe
 async def approved(client: Any, smtp_sink: Any, services: Any) -> dict[str, Any]:
     """An application submitted by its applicant and approved by an approver (which queues
     issue_certificate after the commit); the application row as approved."""
-    reference = await submitted(client, smtp_sink)
+    return await approve(await submitted(client, smtp_sink), services)
+
+
+async def approve(reference: str, services: Any) -> dict[str, Any]:
+    """Claim and approve the application with this reference, as an approver."""
     row = await Application.select().where(Application.reference == reference).first()
     assert row is not None
     email = f"approver-{reference}@example.jp"
     who = CurrentOperator(await add_operator("approver", email), email, "承認 太郎", "approver")
     await act(row["public_id"], Decision(Action.CLAIM), who, services)
     return await act(row["public_id"], Decision(Action.APPROVE, CHECKS), who, services)
+
+
+async def pickup_mails_to(smtp_sink: Any, address: str = HOLDER, count: int = 1) -> list[Any]:
+    """The pickup mails (「証明書を発行しました」) the sink received for `address`."""
+    for _ in range(300):
+        found = [m for m in smtp_sink.to(address) if "証明書を発行しました" in m["Subject"]]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(
+        f"no pickup mail to {address}: {[m['Subject'] for m in smtp_sink.to(address)]}"
+    )
 
 
 def job_context(services: Any) -> dict[str, Any]:

@@ -15,19 +15,19 @@ from app.issuance import service
 from app.issuance.ca import select
 from app.issuance.tables import PickupToken, WrappedKey
 from app.mail.tables import OutboxMessage
-from tasks.issue_certificate import _outbox, issue_certificate
-from tests.helpers import text_body, wait_for_mail
+from tasks.issue_certificate import issue_certificate, outbox_for
+from tests.helpers import text_body
 from tests.integration.issuance.issuance_helpers import (
-    HOLDER,
     approved,
     certificates,
     job_context,
+    pickup_mails_to,
     wait_issued,
 )
 
 
 @pytest.fixture
-def services(app: Any) -> Any:
+def services(app: Any, ca_settings: Any) -> Any:  # ca_settings: the local CA exists
     return app.state.services
 
 
@@ -36,7 +36,7 @@ async def test_an_approval_issues_one_certificate_and_mails_the_pickup_link(
 ) -> None:
     application = await approved(client, smtp_sink, services)
     issued = await wait_issued(application["id"])
-    [message] = await wait_for_mail(smtp_sink, HOLDER, count=2)  # submitted, then pickup
+    [message] = await pickup_mails_to(smtp_sink)
     [cert] = await certificates(application["id"])
     assert cert["status"] == "issued" and cert["key_origin"] == "generated"
     certificate = x509.load_pem_x509_certificate(cert["certificate_pem"].encode())
@@ -89,7 +89,7 @@ async def test_a_crash_after_the_ca_answered_is_repaired_by_the_rerun_with_the_s
         services.queue = queue
     ctx = job_context(services)
     # The first run: the request stored, the CA signed, then the worker died before commit.
-    prepared = await service.prepare(application["id"], services.settings, _outbox(ctx))
+    prepared = await service.prepare(application["id"], services.settings, outbox_for(ctx))
     assert prepared is not None
     first = await select(services.settings).issue(prepared.request)
     [row] = await certificates(application["id"])
@@ -101,10 +101,28 @@ async def test_a_crash_after_the_ca_answered_is_repaired_by_the_rerun_with_the_s
     [row] = await certificates(application["id"])
     assert row["serial"] == format(first.serial, "x")
     assert row["certificate_pem"].encode() == first.certificate_pem
-    await wait_for_mail(smtp_sink, HOLDER, count=2)
+    await pickup_mails_to(smtp_sink)
 
 
 async def test_nothing_is_issued_for_an_application_not_approved(
     client: Any, smtp_sink: Any, services: Any
 ) -> None:
     assert await issue_certificate(job_context(services), 999999) == "nothing to issue"
+
+
+async def test_jcan_certificates_list_and_show(client: Any, smtp_sink: Any, services: Any) -> None:
+    from tests.integration.test_cli import jcan
+
+    application = await approved(client, smtp_sink, services)
+    await wait_issued(application["id"])
+    [cert] = await certificates(application["id"])
+    listed = await asyncio.to_thread(jcan, "certificates", "list")
+    assert listed.returncode == 0, listed.stderr
+    [line] = listed.stdout.splitlines()
+    assert line.startswith(f"{cert['serial']}\tissued\t") and "waiting until" in line
+    shown = await asyncio.to_thread(jcan, "certificates", "show", cert["serial"].upper())
+    assert shown.returncode == 0, shown.stderr
+    assert f"sha256:\t{cert['fingerprint']}" in shown.stdout
+    assert "BEGIN CERTIFICATE" in shown.stdout
+    missing = await asyncio.to_thread(jcan, "certificates", "show", "abcdef")
+    assert missing.returncode == 1

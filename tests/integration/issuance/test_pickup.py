@@ -12,22 +12,22 @@ from typing import Any
 import pytest
 
 from app.issuance.tables import Certificate, WrappedKey
-from tests.helpers import CSRF, error_of, text_body, title, wait_for_mail
-from tests.integration.issuance.issuance_helpers import HOLDER, approved, wait_issued
+from tests.helpers import CSRF, error_of, text_body, title
+from tests.integration.issuance.issuance_helpers import approved, pickup_mails_to, wait_issued
 from tests.support.pkcs12 import openssl_info
 
 PICKUP = re.compile(r"http://testserver\.local(/pickup/t/[A-Za-z0-9_-]+)")
 
 
 @pytest.fixture
-def services(app: Any) -> Any:
+def services(app: Any, ca_settings: Any) -> Any:  # ca_settings: the local CA exists
     return app.state.services
 
 
 async def _pickup_page(client: Any, smtp_sink: Any, services: Any) -> tuple[str, str]:
     application = await approved(client, smtp_sink, services)
     await wait_issued(application["id"])
-    messages = await wait_for_mail(smtp_sink, HOLDER, count=2)
+    messages = await pickup_mails_to(smtp_sink)
     found = PICKUP.search(text_body(messages[-1]))
     assert found, text_body(messages[-1])
     link = found.group(1)
