@@ -16,6 +16,7 @@ COLUMNS = (
     WebhookEvent.id,
     WebhookEvent.event_id,
     WebhookEvent.event_type,
+    WebhookEvent.serial,
     WebhookEvent.status,
     WebhookEvent.attempts,
     WebhookEvent.last_status,
@@ -35,11 +36,16 @@ def state_label(state: str) -> str:
     }.get(state, state)
 
 
-async def list_events(failed_only: bool = False, limit: int = 200) -> list[dict[str, Any]]:
-    """Events without their bodies (certificates and subjects stay out of lists), newest first."""
+async def list_events(
+    failed_only: bool = False, serial: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Events without their bodies (certificates and subjects stay out of lists), newest
+    first; only failed ones, or only one certificate's (its page's webhook deliveries)."""
     query = WebhookEvent.select(*COLUMNS)
     if failed_only:
         query = query.where(WebhookEvent.status == FAILED)
+    if serial is not None:
+        query = query.where(WebhookEvent.serial == serial)
     rows = await query.order_by(WebhookEvent.id, ascending=False).limit(limit)
     return [dict(r) | {"state_label": state_label(r["status"])} for r in rows]
 

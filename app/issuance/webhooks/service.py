@@ -92,6 +92,7 @@ async def announce(
         WebhookEvent(
             event_id=event_id,
             event_type=event_type,
+            serial=str(payload["serial"])[:64],
             body=event_body(event_id, event_type, payload, now),
             status=PENDING,
             created_at=now,

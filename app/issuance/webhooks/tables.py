@@ -17,6 +17,7 @@ class WebhookEvent(Table, tablename="webhook_event"):
     id: Serial
     event_id = Varchar(length=26, unique=True)  # a ULID: the receiver's deduplication key
     event_type = Varchar(length=32)
+    serial = Varchar(length=64, index=True)  # the certificate's, for its page's deliveries
     body = Text()  # the JSON exactly as it is sent (and signed)
     status = Varchar(length=16, default=PENDING, index=True)
     attempts = Integer(default=0)

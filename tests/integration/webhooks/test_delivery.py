@@ -272,3 +272,16 @@ async def test_through_the_apps_own_queue_a_commit_is_delivered(client, variant)
             await asyncio.gather(task, return_exceptions=True)
     assert hook.processed == [event_id] and hook.received == 1
     assert (await row(event_id))["status"] == DELIVERED
+
+
+async def test_a_certificates_deliveries_are_found_by_its_serial(client, app):
+    from app.issuance.webhooks.operations import list_events
+
+    _a, issued = await announced(app, serial="00aa11")
+    _b, other = await announced(app, serial="00bb22")
+    _c, revoked = await announced(app, REVOKED, serial="00aa11")
+    found = await list_events(serial="00aa11")
+    assert [e["event_id"] for e in found] == [revoked, issued]
+    assert [e["event_type"] for e in found] == ["certificate.revoked", "certificate.issued"]
+    assert other not in {e["event_id"] for e in found}
+    assert "body" not in found[0]
