@@ -23,6 +23,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from pkilint import loader, pkix, validation
+from pkilint.pkix import extension, name
+from pkilint.pkix import ocsp as pkix_ocsp
 
 from app.db import utcnow
 from app.issuance.ca.base import Revocation
@@ -31,6 +34,26 @@ from tests.integration.issuance.conftest import request
 from tests.support.services import free_port
 
 JCAN = Path(sys.executable).with_name("jcan")
+Severity = validation.ValidationFindingSeverity
+
+
+def lint_ocsp_response(der: bytes) -> list[str]:
+    """pkilint's RFC 6960 linter (as `lint_ocsp_response lint`): findings of WARNING or worse."""
+    container = pkix_ocsp.create_pkix_ocsp_response_validator_container(
+        [
+            pkix_ocsp.create_response_decoder(),
+            pkix.create_attribute_decoder(name.ATTRIBUTE_TYPE_MAPPINGS),
+            pkix.create_extension_decoder(extension.EXTENSION_MAPPINGS),
+        ],
+        [],
+    )
+    document = loader.RFC6960OCSPResponseDocumentLoader().load_der_document(der, "ocsp")
+    return [
+        f"{found.finding.severity.name} {found.finding.code}: {found.message or ''}"
+        for result in container.validate(document.root)
+        for found in result.finding_descriptions
+        if found.finding.severity <= Severity.WARNING
+    ]
 
 
 @pytest.fixture
@@ -133,6 +156,7 @@ async def test_openssl_ocsp_says_good_then_revoked(
     async with httpx.AsyncClient() as http:
         answer = await http.get(f"{server}/ocsp/{base64.b64encode(der).decode()}")
         assert answer.headers["content-type"] == "application/ocsp-response"
+        assert lint_ocsp_response(answer.content) == []
         response = ocsp.load_der_ocsp_response(answer.content)
         assert response.certificate_status is ocsp.OCSPCertStatus.REVOKED
         assert response.revocation_reason is x509.ReasonFlags.key_compromise
@@ -157,7 +181,7 @@ async def test_openssl_ocsp_says_good_then_revoked(
         posted = await http.post(
             f"{server}/ocsp", content=unknown, headers={"Content-Type": "application/ocsp-request"}
         )
-        assert posted.status_code == 200
+        assert posted.status_code == 200 and lint_ocsp_response(posted.content) == []
         assert (
             ocsp.load_der_ocsp_response(posted.content).certificate_status
             is ocsp.OCSPCertStatus.UNKNOWN

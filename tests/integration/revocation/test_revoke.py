@@ -23,6 +23,7 @@ from app.revocation.tables import Revocation
 from tests.helpers import add_operator, text_body, wait_for_mail
 from tests.integration.issuance.issuance_helpers import HOLDER
 from tests.integration.revocation.conftest import issued_certificate, openssl
+from tests.support.pkilint import lint_crl
 
 
 async def _revoke(services: Any, certificate: dict[str, Any], reason: str, actor: Actor, **kw: Any):
@@ -100,6 +101,17 @@ async def test_revoking_moves_everything_once_and_the_crl_shows_it(
         check=False,
     )
     assert verify.returncode != 0 and "certificate revoked" in (verify.stdout + verify.stderr)
+
+    # The CRL route serves the same revocation (DER, application/pkix-crl), pkilint-clean.
+    served = await client.get("/ca/crl")
+    assert served.headers["content-type"] == "application/pkix-crl"
+    listed = x509.load_der_x509_crl(served.content)
+    entry = listed.get_revoked_certificate_by_serial_number(int(certificate["serial"], 16))
+    assert entry is not None
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is (
+        x509.ReasonFlags.key_compromise
+    )
+    assert lint_crl(served.content) == []
 
     again = await _revoke(services, certificate, "superseded", Actor.operator(operator))
     assert not again.revoked_now and again.reason == "keyCompromise"
