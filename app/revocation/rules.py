@@ -4,6 +4,7 @@ and the order of the LRA's queue."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -94,7 +95,7 @@ _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})$")
 
 def parse_local_time(text: str) -> datetime | None:
     """`YYYY-MM-DDTHH:MM` (an <input type=datetime-local>, Japan time) as UTC, or None."""
-    match = _LOCAL.match(text.strip().translate(_FULL_WIDTH))
+    match = _LOCAL.match(unicodedata.normalize("NFKC", text).strip())
     if match is None:
         return None
     try:
@@ -103,9 +104,6 @@ def parse_local_time(text: str) -> datetime | None:
     except ValueError:
         return None
     return local.astimezone(UTC)
-
-
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９－：　", "0123456789-: ")
 
 
 def check_choice(
