@@ -33,6 +33,7 @@ def _production(variant, **security):
     settings = variant(
         app={"env": "production", "secret_key": "x" * 40, "base_url": "https://lra.example.jp"},
         documents={"key": "dGVzdC1vbmx5LWRvY3VtZW50LWtleS0zMi1ieXRlcyE"},
+        ca={"key_passphrase": "a long CA key passphrase"},
         **({"security": security} if security else {}),
     )
     settings.validate()

@@ -102,7 +102,8 @@ async def test_cookies_are_httponly_and_samesite(client):
 
 async def test_cookies_are_secure_in_production(variant):
     settings = variant(
-        app={"env": "production", "secret_key": "x" * 40, "base_url": "https://lra.example.jp"}
+        app={"env": "production", "secret_key": "x" * 40, "base_url": "https://lra.example.jp"},
+        ca={"key_passphrase": "a long CA key passphrase"},
     )
     settings.validate()
     async with client_for(settings, "https://lra.example.jp") as c:
