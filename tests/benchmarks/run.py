@@ -18,7 +18,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from tests.benchmarks import audit_load, mail_load, signin_load, sweep_load
+from tests.benchmarks import audit_load, mail_load, revocation_load, signin_load, sweep_load
 from tests.benchmarks.report import Report, Row, append, machine, section, versions
 from tests.benchmarks.stack import CAPTCHA_ANSWER, COMPANY, Stack, children, peak_rss_mb
 from tests.benchmarks.web_load import Load, LoadResult, Scenario, ensure_wrk, open_session
@@ -266,6 +266,39 @@ def audit_row(report: Report, stack: Stack) -> None:
     )
 
 
+def revocation_rows(report: Report, bench: Bench) -> None:
+    print("Revocation: the CRL route, building a CRL, OCSP answers ...", flush=True)
+    route = bench.load("crl")
+    report.add(
+        Row(
+            bench.scenarios["crl"].label + " (50 connections)",
+            f"{route.rps:.0f} req/s",
+            p50=_ms(route.p50_ms),
+            p99=_ms(route.p99_ms),
+            target=f"p99 < {P99_TARGET_MS:.0f} ms",
+            passed=route.p99_ms < P99_TARGET_MS,
+        )
+    )
+    result = asyncio.run(revocation_load.run(bench.stack.settings()))
+    report.add(
+        Row(
+            f"CRL with {result.entries:,} revoked certificates: the local CA's builder vs "
+            "cryptography directly",
+            f"{result.crl_seconds:.2f} s vs {result.direct_seconds:.2f} s",
+            ratio=f"{result.crl_ratio:.2f}×",
+            target="≤ 2×",
+            passed=result.crl_ratio <= 2.0,
+        )
+    )
+    report.add(
+        Row(
+            "OCSP answers (status from the database, signed) vs a raw build-and-sign loop",
+            f"{result.ocsp_per_second:.0f}/s vs {result.raw_per_second:.0f}/s",
+            ratio=_pct(result.ocsp_ratio),
+        )
+    )
+
+
 def memory_rows(report: Report, app_mb: float, helpers_mb: float, worker_mb: float) -> None:
     report.add(
         Row(
@@ -313,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         mail_row(report, stack)
         sweep_row(report, stack)
         audit_row(report, stack)
+        revocation_rows(report, bench)
         worker_mb = peak_rss_mb(stack.worker_pid())
         memory_rows(report, app_mb, helpers_mb, worker_mb)
     finally:

@@ -132,6 +132,7 @@ def scenarios(session: Session) -> dict[str, Scenario]:
     all_ = [
         Scenario("ceiling", "ceiling: bare plain-text handler", "/bench/plain"),
         Scenario("top", "top page", "/"),
+        Scenario("crl", "CRL route (cached, pre-signed file)", "/ca/crl"),
         Scenario("step1", "step 1 page", "/register/step1?applicant_type=self"),
         Scenario(
             "inline",
