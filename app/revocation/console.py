@@ -4,6 +4,7 @@ approvers)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Controller, get, post
@@ -17,6 +18,7 @@ from app.console.permissions import Permission
 from app.console.web import page
 from app.db import utcnow
 from app.i18n import _
+from app.issuance.ca.base import CAError
 from app.issuance.tables import Certificate
 from app.revocation import form, requests, rules, service
 from app.revocation.tables import PENDING, RevocationRequest
@@ -28,6 +30,7 @@ from app.web.types import Req
 LIST = "console/revocation/list.html.jinja2"
 ONE = "console/revocation/request.html.jinja2"
 PAPER = "console/revocation/paper.html.jinja2"
+log = logging.getLogger("jcan.revocation")
 REVOKE = [requires(Permission.REVOKE)]
 RECORD = [requires(Permission.RECORD_REVOCATION)]
 
@@ -115,17 +118,21 @@ class RevocationConsoleController(Controller):
             return await _one(request, row, values, errors, status=INVALID)
         if row["status"] == PENDING:
             operator = current_operator(request)
-            await service.revoke(
-                row["certificate"],
-                choice.reason.value,
-                Actor.operator(operator.id),
-                choice.invalidity_date,
-                settings=s.settings,
-                outbox=s.outbox,
-                ca=request.app.state.ca,
-                request_id=row["id"],
-                client=client_address(request, s.settings.security.trusted_proxy),
-            )
+            try:
+                await service.revoke(
+                    row["certificate"],
+                    choice.reason.value,
+                    Actor.operator(operator.id),
+                    choice.invalidity_date,
+                    settings=s.settings,
+                    outbox=s.outbox,
+                    ca=request.app.state.ca,
+                    request_id=row["id"],
+                    client=client_address(request, s.settings.security.trusted_proxy),
+                )
+            except (CAError, service.NotRevocable):
+                log.exception("revocation %s: the CA did not revoke", request_number)
+                return see_other(f"/console/revocations/{request_number}?notice=ca_failed")
         return see_other(f"/console/revocations/{request_number}?notice=revoked")
 
     @post("/{request_number:str}/reject", guards=REVOKE)
@@ -175,17 +182,21 @@ class PaperRevocationController(Controller):
         received = await requests.record_paper(
             certificate, choice, requester, verification, operator.id, s.settings
         )
-        await service.revoke(
-            certificate["id"],
-            choice.reason.value,
-            Actor.operator(operator.id),
-            choice.invalidity_date,
-            settings=s.settings,
-            outbox=s.outbox,
-            ca=request.app.state.ca,
-            request_id=received.id,
-            client=client_address(request, s.settings.security.trusted_proxy),
-        )
+        try:
+            await service.revoke(
+                certificate["id"],
+                choice.reason.value,
+                Actor.operator(operator.id),
+                choice.invalidity_date,
+                settings=s.settings,
+                outbox=s.outbox,
+                ca=request.app.state.ca,
+                request_id=received.id,
+                client=client_address(request, s.settings.security.trusted_proxy),
+            )
+        except (CAError, service.NotRevocable):
+            log.exception("paper revocation %s: the CA did not revoke", received.number)
+            return see_other(f"/console/revocations-paper?failed={received.number}")
         if operator.may(Permission.REVOKE):
             return see_other(f"/console/revocations/{received.number}?notice=revoked")
         return see_other(f"/console/revocations-paper?done={received.number}")
@@ -200,5 +211,6 @@ def _paper(
         "values": values,
         "errors": errors,
         "done": request.query_params.get("done", ""),
+        "failed": request.query_params.get("failed", ""),
     }
     return page(request, PAPER, context, operator=current_operator(request), status=status)

@@ -13,6 +13,10 @@ from cryptography import x509
 from app.application.tables import Application, StatusChange
 from app.application.workflow import Actor
 from app.console.audit.tables import AuditEvent
+from app.console.guards import CurrentOperator
+from app.console.review.form import Decision
+from app.console.review.rules import Action
+from app.console.review.service import act
 from app.db import utcnow
 from app.issuance.ca import select
 from app.issuance.ca.base import CertStatus
@@ -20,8 +24,8 @@ from app.issuance.tables import Certificate
 from app.issuance.webhooks.tables import WebhookEvent
 from app.revocation import service
 from app.revocation.tables import Revocation
-from tests.helpers import add_operator, text_body, wait_for_mail
-from tests.integration.issuance.issuance_helpers import HOLDER
+from tests.helpers import AGENT, PRINCIPAL, add_operator, submitted, text_body, wait_for_mail
+from tests.integration.issuance.issuance_helpers import CHECKS, HOLDER, wait_issued
 from tests.integration.revocation.conftest import issued_certificate, openssl
 from tests.support.pkilint import lint_crl
 
@@ -146,3 +150,27 @@ async def test_no_reason_omits_the_reason_code(
     entry = crl.get_revoked_certificate_by_serial_number(int(certificate["serial"], 16))
     assert entry is not None
     assert not any(isinstance(e.value, x509.CRLReason) for e in entry.extensions)
+
+
+async def test_an_agents_application_mails_the_holder_and_the_agent(
+    client: Any, smtp_sink: Any, services: Any
+) -> None:
+    reference = await submitted(client, smtp_sink, "agent")
+    row = await Application.select().where(Application.reference == reference).first()
+    assert row is not None
+    email = f"approver-{reference}@example.jp"
+    who = CurrentOperator(await add_operator("approver", email), email, "承認 太郎", "approver")
+    await act(row["public_id"], Decision(Action.CLAIM), who, services)
+    await act(row["public_id"], Decision(Action.APPROVE, CHECKS), who, services)
+    await wait_issued(row["id"])
+    certificate = await Certificate.select().where(Certificate.application == row["id"]).first()
+    assert certificate is not None
+    await _revoke(services, dict(certificate), "affiliationChanged", Actor.system("test"))
+    for address in (AGENT, PRINCIPAL):
+        messages = await wait_for_mail(smtp_sink, address, count=1)
+        for _ in range(100):
+            if any("失効しました" in text_body(m) for m in smtp_sink.to(address)):
+                break
+            await asyncio.sleep(0.1)
+        assert any("失効しました" in text_body(m) for m in smtp_sink.to(address)), address
+        assert messages
