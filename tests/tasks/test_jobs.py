@@ -128,7 +128,11 @@ async def test_sweep_removes_only_what_is_expired(client, smtp_sink):
     assert await CaptchaChallenge.count().where(CaptchaChallenge.expires_at <= utcnow()) == 0
     assert await CaptchaChallenge.count() == before_challenges - counts["captcha_challenges"]
     # Idempotent: a second sweep finds nothing.
-    assert await sweep_expired({}) == {"captcha_challenges": 0, "access_tokens": 0}
+    assert await sweep_expired({}) == {
+        "captcha_challenges": 0,
+        "access_tokens": 0,
+        "operator_setup_links": 0,
+    }
 
 
 async def test_a_claim_lost_with_its_worker_is_relayed_under_a_fresh_job_id(client, app):

@@ -12,7 +12,8 @@ import pytest
 from app.db import utcnow
 from app.issuance.ca import keystore
 from app.issuance.tables import Certificate
-from tests.integration.issuance.issuance_helpers import approved, wait_issued
+from tests.helpers import wait_for_mail
+from tests.integration.issuance.issuance_helpers import HOLDER, approved, wait_issued
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,6 +36,9 @@ async def issued_certificate(client: Any, smtp_sink: Any, services: Any) -> dict
     await wait_issued(application["id"])
     row = await Certificate.select().where(Certificate.application == application["id"]).first()
     assert row is not None and row["status"] == "issued"
+    # The registration link, the submission and the pickup mail have all arrived (counts of
+    # the holder's mail in the tests start from here).
+    await wait_for_mail(smtp_sink, HOLDER, count=3)
     return dict(row)
 
 
