@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from litestar import Controller, get
 from litestar.response import Response
 
-from app.issuance.ca.base import CAError, CertificateAuthority
+from app.issuance.ca.base import CAError, CertificateAuthority, TransientCAError
 from app.web.types import Req
 
 CRL_MAX_AGE = 3600  # clients may keep the CRL an hour; a revocation shows within it
@@ -30,8 +30,8 @@ class CaController(Controller):
     async def crl(self, request: Req) -> Response[bytes]:
         try:
             der = await _ca(request).crl()
-        except CAError:
-            return _unavailable()
+        except CAError as exc:
+            return _unavailable(exc)
         return Response(
             der,
             media_type="application/pkix-crl",
@@ -42,20 +42,23 @@ class CaController(Controller):
     async def issuing(self, request: Req) -> Response[bytes]:
         try:
             return _certificate((await _ca(request).chain())[0])
-        except CAError:
-            return _unavailable()
+        except CAError as exc:
+            return _unavailable(exc)
 
     @get("/root.crt")
     async def root(self, request: Req) -> Response[bytes]:
         try:
             return _certificate((await _ca(request).chain())[-1])
-        except CAError:
-            return _unavailable()
+        except CAError as exc:
+            return _unavailable(exc)
 
 
-def _unavailable() -> Response[bytes]:
-    """No CA yet (`jcan ca init` not run) or the CA unreachable: a 503, never a 500."""
-    return Response(b"CA not available\n", status_code=503, media_type="text/plain")
+def _unavailable(exc: CAError) -> Response[bytes]:
+    """Never a 500: the CA unreachable is a 503 (try later); no CA yet (`jcan ca init` not
+    run) is a 404, as for any document that does not exist."""
+    if isinstance(exc, TransientCAError):
+        return Response(b"CA unreachable\n", status_code=503, media_type="text/plain")
+    return Response(b"no CA\n", status_code=404, media_type="text/plain")
 
 
 def _certificate(pem: bytes) -> Response[bytes]:

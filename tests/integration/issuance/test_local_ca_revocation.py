@@ -137,7 +137,7 @@ async def test_the_daily_job_publishes_a_crl_and_skips_without_a_ca(client, ca_s
     assert await publish_crl({"settings": empty}) == 0
 
 
-async def test_routes_answer_503_before_jcan_ca_init(settings, tmp_path):
+async def test_routes_answer_404_before_jcan_ca_init(settings, tmp_path):
     from dataclasses import replace
 
     from tests.helpers import client_for
@@ -146,4 +146,4 @@ async def test_routes_answer_503_before_jcan_ca_init(settings, tmp_path):
     async with client_for(without_ca) as browser:
         for path in ("/ca/crl", "/ca/issuing.crt", "/ca/root.crt"):
             answer = await browser.get(path)
-            assert answer.status_code == 503, path
+            assert answer.status_code == 404, path
