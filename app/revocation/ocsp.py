@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from urllib.parse import unquote
 
 from cryptography.x509.ocsp import OCSPResponseStatus
@@ -13,9 +14,11 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from app.db import utcnow
+from app.issuance.ca.base import CAError
 from app.revocation.responder import OcspResponder, unsuccessful
 from app.web.types import Req
 
+log = logging.getLogger("jcan.ocsp")
 MEDIA = "application/ocsp-response"
 MAX_REQUEST = 10_000  # an OCSP request is a few hundred bytes
 
@@ -32,7 +35,11 @@ async def _answer(request: Req, der: bytes | None) -> Response[bytes]:
     if der is None or len(der) > MAX_REQUEST:
         body = unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST)
     else:
-        body = await responder(request).answer(der, utcnow())
+        try:
+            body = await responder(request).answer(der, utcnow())
+        except CAError:  # no local CA yet (`jcan ca init`), or its key does not open
+            log.exception("OCSP: the local CA is not available")
+            body = unsuccessful(OCSPResponseStatus.TRY_LATER)
     max_age = responder(request).settings.revocation.ocsp_validity_hours * 3600 // 2
     return Response(body, media_type=MEDIA, headers={"Cache-Control": f"max-age={max_age}"})
 

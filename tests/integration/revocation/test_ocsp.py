@@ -30,6 +30,7 @@ from pkilint.pkix import ocsp as pkix_ocsp
 from app.db import utcnow
 from app.issuance.ca.base import Revocation
 from app.issuance.ca.local import LocalCA
+from tests.helpers import client_for
 from tests.integration.issuance.conftest import request
 from tests.support.services import free_port
 
@@ -192,4 +193,33 @@ async def test_openssl_ocsp_says_good_then_revoked(
         assert (
             ocsp.load_der_ocsp_response(garbage.content).response_status
             is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+        )
+
+
+async def test_without_a_local_ca_the_responder_says_try_later(
+    client: Any, variant: Any, tmp_path: Path
+) -> None:
+    settings = variant(app={"var_dir": tmp_path})  # no `jcan ca init` there
+    async with client_for(settings) as other:
+        answer = await other.post(
+            "/ocsp", content=b"\x30\x00", headers={"Content-Type": "application/ocsp-request"}
+        )
+        assert answer.status_code == 200
+        assert (
+            ocsp.load_der_ocsp_response(answer.content).response_status
+            is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+        )
+        request = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate_by_hash(b"\x00" * 20, b"\x00" * 20, 1, hashes.SHA1())
+            .build()
+            .public_bytes(serialization.Encoding.DER)
+        )
+        later = await other.post(
+            "/ocsp", content=request, headers={"Content-Type": "application/ocsp-request"}
+        )
+        assert later.status_code == 200
+        assert (
+            ocsp.load_der_ocsp_response(later.content).response_status
+            is ocsp.OCSPResponseStatus.TRY_LATER
         )
