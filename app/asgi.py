@@ -27,6 +27,8 @@ from app.links.web import LinkNotLive, link_not_live
 from app.logs import configure_logging
 from app.pages.controller import PagesController
 from app.registration.controller import RegistrationController
+from app.revocation.controller import RevocationController
+from app.revocation.ocsp import OcspController
 from app.schema import TABLES
 from app.settings import ROOT, Settings
 from app.templating import STATIC_PATH, make_environment
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApprovalController,
             PickupController,
             CaController,
+            RevocationController,
+            OcspController,
             console_router(settings),
             create_static_files_router(
                 path=STATIC_PATH, directories=[ROOT / "static"], name="static"

@@ -21,6 +21,7 @@ from app.issuance.tables import Certificate, PickupToken, WrappedKey
 from app.issuance.webhooks.tables import WebhookEvent
 from app.mail.tables import OutboxMessage
 from app.registration.tables import AccessToken, Company, DraftUse, Registration, Ticket
+from app.revocation.tables import Revocation, RevocationLink, RevocationRequest
 
 TABLES: tuple[type[Any], ...] = (
     Company,
@@ -41,10 +42,13 @@ TABLES: tuple[type[Any], ...] = (
     RecoveryCode,
     OperatorSetupToken,
     ConsoleSession,
-    WebhookEvent,
     Certificate,
     PickupToken,
     WrappedKey,
+    WebhookEvent,
     LocalCaCertificate,
     LocalCaCrl,
+    RevocationLink,
+    RevocationRequest,
+    Revocation,
 )

@@ -239,6 +239,20 @@ class IssuanceSettings:
     seconds (its worker died) is run again by the relay under a job id of its own."""
 
 
+@dataclass(frozen=True)
+class RevocationSettings:
+    immediate: bool = False
+    """REVOCATION_IMMEDIATE: a request the holder confirmed through the mailed link revokes at
+    once (a job), without waiting for an operator's 「失効する」."""
+    link_hours: int = 24
+    """REVOCATION_LINK_HOURS: how long the mailed revocation link stays valid."""
+    deadline_hours: int = 24
+    """REVOCATION_DEADLINE_HOURS: a request must be decided within this many hours of its
+    receipt (S/MIME BR 4.9.1: 24 h for a subscriber's request or a key compromise)."""
+    ocsp_validity_hours: int = 24
+    """OCSP_VALIDITY_HOURS: nextUpdate of OCSP responses, hours after thisUpdate (8-168)."""
+
+
 SMIME_SBR_ARC = "2.23.140.1.5"
 # Under 32473, the enterprise number RFC 5612 reserves for documentation: a TEST OID.
 DEFAULT_LRA_POLICY_OID = "1.3.6.1.4.1.32473.15.1"
@@ -363,6 +377,12 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "pickup_link_days": "PICKUP_LINK_DAYS",
         "retry_seconds": "ISSUE_RETRY_SECONDS",
     },
+    "revocation": {
+        "immediate": "REVOCATION_IMMEDIATE",
+        "link_hours": "REVOCATION_LINK_HOURS",
+        "deadline_hours": "REVOCATION_DEADLINE_HOURS",
+        "ocsp_validity_hours": "OCSP_VALIDITY_HOURS",
+    },
     "ca": {
         "backend": "CA_BACKEND",
         "key_passphrase": "CA_KEY_PASSPHRASE",
@@ -398,6 +418,7 @@ SECTIONS: dict[str, type[Any]] = {
     "review": ReviewSettings,
     "webhooks": WebhookSettings,
     "issuance": IssuanceSettings,
+    "revocation": RevocationSettings,
     "ca": CaSettings,
     "django_ca": DjangoCASettings,
 }
@@ -449,6 +470,7 @@ class Settings:
     review: ReviewSettings = field(default_factory=ReviewSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     issuance: IssuanceSettings = field(default_factory=IssuanceSettings)
+    revocation: RevocationSettings = field(default_factory=RevocationSettings)
     ca: CaSettings = field(default_factory=CaSettings)
     django_ca: DjangoCASettings = field(default_factory=DjangoCASettings)
 
@@ -508,6 +530,10 @@ class Settings:
             raise SettingsError("PICKUP_LINK_DAYS must be at least 1")
         if self.issuance.retry_seconds < 1:
             raise SettingsError("ISSUE_RETRY_SECONDS must be at least 1")
+        if not 8 <= self.revocation.ocsp_validity_hours <= 168:
+            raise SettingsError("OCSP_VALIDITY_HOURS must be between 8 and 168 (S/MIME BR 4.9.10)")
+        if self.revocation.link_hours < 1 or self.revocation.deadline_hours < 1:
+            raise SettingsError("REVOCATION_LINK_HOURS and REVOCATION_DEADLINE_HOURS must be 1+")
         self._validate_ca()
         if self.django_ca.timeout <= 0 or self.django_ca.order_timeout <= 0:
             raise SettingsError("DJANGO_CA_TIMEOUT and DJANGO_CA_ORDER_TIMEOUT must be positive")

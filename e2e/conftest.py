@@ -63,7 +63,7 @@ ISOLATED_ENV = (
 # /approve/t/ (the principal's approval request) and /pickup/t/ (the certificate's pickup).
 LINKS = {
     kind: re.compile(rf"https?://\S+/{kind}/t/[A-Za-z0-9_-]+")
-    for kind in ("apply", "approve", "pickup")
+    for kind in ("apply", "approve", "pickup", "revoke")
 }
 
 

@@ -205,6 +205,7 @@ SAMPLE_PARAMS = {
     "challenge_id": "nosuchchallenge",
     "file_path": "css/site.css",
     "event_id": "01JNOSUCHEVENT000000000000",
+    "request_number": "R-0000-0000",
 }
 
 

@@ -15,6 +15,7 @@ RECOMMENDED = "recommended"  # four-eyes: a reviewer's recommendation awaiting a
 APPROVED = "approved"
 REJECTED = "rejected"
 ISSUED = "issued"  # the certificate is issued (tasks/issue_certificate.py)
+REVOKED = "revoked"  # its certificate was revoked (app/revocation/service.py)
 
 ALL = (
     DRAFT,
@@ -28,6 +29,7 @@ ALL = (
     APPROVED,
     REJECTED,
     ISSUED,
+    REVOKED,
 )
 
 # Forward only, but for the two ways back to the applicant: a declined application (by the
@@ -45,7 +47,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CORRECTION_REQUESTED: frozenset({DRAFT}),
     APPROVED: frozenset({ISSUED}),
     REJECTED: frozenset(),
-    ISSUED: frozenset(),
+    ISSUED: frozenset({REVOKED}),
+    REVOKED: frozenset(),
 }
 
 # What the LRA's queue waits on: a 本人 application once submitted, a 代理人 one once its
@@ -79,4 +82,5 @@ def state_label(state: str) -> str:
         APPROVED: _("承認済み"),
         REJECTED: _("却下"),
         ISSUED: _("発行済み"),
+        REVOKED: _("失効"),
     }.get(state, state)

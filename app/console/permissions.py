@@ -20,7 +20,8 @@ class Permission(StrEnum):
     VIEW_APPLICATIONS = "applications.view"  # the queue, one application, its documents
     REVIEW = "applications.review"  # claim, checklist, recommend, request corrections, reject
     APPROVE = "applications.approve"  # the final approval
-    REVOKE = "certificates.revoke"
+    REVOKE = "certificates.revoke"  # the 失効申請 queue: revoke or reject a request
+    RECORD_REVOCATION = "revocations.record"  # 管理者による失効: a paper request, revoked
     MANAGE_OPERATORS = "operators.manage"  # invite, change role, disable, reset MFA
     MANAGE_COMPANIES = "companies.manage"  # companies, tickets (issue, export, void)
     MANAGE_WEBHOOKS = "webhooks.manage"  # 証明書を自動登録: deliveries, retrying a failed one
@@ -37,6 +38,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW,
             Permission.APPROVE,
             Permission.REVOKE,
+            Permission.RECORD_REVOCATION,
         }
     ),
     Role.ADMIN: frozenset(
@@ -45,6 +47,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_OPERATORS,
             Permission.MANAGE_COMPANIES,
             Permission.MANAGE_WEBHOOKS,
+            Permission.RECORD_REVOCATION,
         }
     ),
     Role.AUDITOR: frozenset(

@@ -15,6 +15,7 @@ from app.console.guards import Forbidden, NotSignedIn, signed_in
 from app.console.review.controller import ReviewController
 from app.console.web import forbidden, not_signed_in
 from app.issuance.webhooks.controller import WebhooksController
+from app.revocation.console import PaperRevocationController, RevocationConsoleController
 from app.settings import Settings
 
 PREFIX = "/console"
@@ -32,6 +33,8 @@ def console_router(settings: Settings) -> Router:
             ReviewController,
             CompaniesController,
             WebhooksController,
+            RevocationConsoleController,
+            PaperRevocationController,
         ],
         guards=[signed_in],
         exception_handlers={NotSignedIn: not_signed_in, Forbidden: forbidden},  # type: ignore[dict-item]

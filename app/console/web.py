@@ -30,6 +30,8 @@ def nav_items() -> tuple[NavItem, ...]:
     return (
         NavItem("/console", _("ホーム"), Permission.CONSOLE),
         NavItem("/console/applications", _("申請の審査"), Permission.VIEW_APPLICATIONS),
+        NavItem("/console/revocations", _("失効申請"), Permission.REVOKE),
+        NavItem("/console/revocations-paper", _("管理者による失効"), Permission.RECORD_REVOCATION),
         NavItem("/console/companies", _("会社とチケット"), Permission.MANAGE_COMPANIES),
         NavItem("/console/operators", _("オペレーター管理"), Permission.MANAGE_OPERATORS),
         NavItem("/console/webhooks", _("自動登録の配信"), Permission.MANAGE_WEBHOOKS),

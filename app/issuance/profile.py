@@ -27,6 +27,7 @@ from app.settings import SMIME_SBR_ARC, Settings
 MAX_VALIDITY_DAYS = 825  # SBR 6.3.2
 CORPORATE_NUMBER_OU = re.compile(r"^CN-(\d{13})$")
 CRL_PATH = "/ca/crl"
+OCSP_PATH = "/ocsp"  # the responder (app/revocation/ocsp.py)
 ISSUING_CERT_PATH = "/ca/issuing.crt"
 ROOT_CERT_PATH = "/ca/root.crt"
 HASH = hashes.SHA256()
@@ -135,6 +136,7 @@ def urls(settings: Settings) -> dict[str, str]:
     origin = settings.ca_public_url
     return {
         "crl": origin + CRL_PATH,
+        "ocsp": origin + OCSP_PATH,
         "issuing": origin + ISSUING_CERT_PATH,
         "root": origin + ROOT_CERT_PATH,
     }
@@ -200,9 +202,13 @@ def certificate_builder(
             x509.AuthorityInformationAccess(
                 [
                     x509.AccessDescription(
+                        x509.AuthorityInformationAccessOID.OCSP,
+                        x509.UniformResourceIdentifier(where["ocsp"]),
+                    ),
+                    x509.AccessDescription(
                         x509.AuthorityInformationAccessOID.CA_ISSUERS,
                         x509.UniformResourceIdentifier(where["issuing"]),
-                    )
+                    ),
                 ]
             ),
             critical=False,

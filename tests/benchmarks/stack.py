@@ -156,6 +156,7 @@ class Stack:
         asyncio.run(_admin(f'CREATE DATABASE "{self.database}"'))
         self._database_created = True
         self.jcan("migrate")
+        self.jcan("ca", "init", "--if-missing")  # the CRL route and the OCSP responder need it
         self.jcan("companies", "add", COMPANY, "ベンチマーク株式会社")
         self.tickets = self.jcan("tickets", "issue", COMPANY, "--count", str(TICKETS)).split()
         asyncio.run(signin_load.add_operator(self.settings()))

@@ -148,6 +148,7 @@ def scenarios(session: Session) -> dict[str, Scenario]:
             "ceiling", "middleware only: /bench/plain behind the portal's stack", "/bench/plain"
         ),
         Scenario("top", "top page", "/"),
+        Scenario("crl", "CRL route (cached, pre-signed file)", "/ca/crl"),
         Scenario("step1", "step 1 page", "/register/step1?applicant_type=self"),
         Scenario(
             "inline",

@@ -48,10 +48,11 @@ def test_arq_tasks_worker_worker_settings_is_complete(monkeypatch):
     crons = {job.name: job for job in worker.cron_jobs}
     assert set(crons) == {
         "cron:relay_outbox",
+        "cron:relay_issuance",
         "cron:relay_webhooks",
         "cron:sweep_expired",
         "cron:publish_crl",
-        "cron:relay_issuance",
+        "cron:relay_revocations",
     }
     assert crons["cron:relay_webhooks"].second == 30 and crons["cron:relay_webhooks"].minute is None
     assert {"issue_certificate", "relay_issuance"} <= set(worker.functions)

@@ -34,6 +34,7 @@ def tabs() -> tuple[Tab, ...]:
         Tab("approved", _("承認済み"), (states.APPROVED,)),
         Tab("rejected", _("却下"), (states.REJECTED,)),
         Tab("issued", _("発行済み"), (states.ISSUED,)),
+        Tab("revoked", _("失効"), (states.REVOKED,)),
     )
 
 

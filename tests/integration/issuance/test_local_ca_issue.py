@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from app.issuance.ca import select
 from app.issuance.ca.base import CAError, Profile
@@ -73,7 +74,12 @@ async def test_the_certificate_carries_the_jcan_subject_and_the_portal_urls(clie
     crl_dp = ext.get_extension_for_class(x509.CRLDistributionPoints).value
     assert crl_dp[0].full_name[0].value == "http://pki.example.jp/ca/crl"
     aia = ext.get_extension_for_class(x509.AuthorityInformationAccess).value
-    assert aia[0].access_location.value == "http://pki.example.jp/ca/issuing.crt"
+    by_method = {d.access_method: d.access_location.value for d in aia}
+    assert (
+        by_method[AuthorityInformationAccessOID.CA_ISSUERS]
+        == "http://pki.example.jp/ca/issuing.crt"
+    )
+    assert by_method[AuthorityInformationAccessOID.OCSP] == "http://pki.example.jp/ocsp"
     policies = [
         p.policy_identifier.dotted_string
         for p in ext.get_extension_for_class(x509.CertificatePolicies).value
