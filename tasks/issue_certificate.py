@@ -33,10 +33,21 @@ def outbox_for(ctx: dict[str, Any]) -> Outbox:
     return Outbox(Application._meta.db, env, settings.app.mail_domain, ctx.get("queue"))
 
 
+# One CA adapter per settings for the process's life: arq hands each job a copy of its ctx, so
+# an adapter kept in ctx was made again for every job, and the local CA decrypted its key file
+# every time (~0.6 s of CPU per certificate, `make bench`). The settings are kept beside it so
+# that their id is not reused while the entry lives.
+_authorities: dict[int, tuple[Settings, CertificateAuthority]] = {}
+
+
 def _ca(ctx: dict[str, Any]) -> CertificateAuthority:
     ca: CertificateAuthority | None = ctx.get("ca")
     if ca is None:
-        ca = ctx["ca"] = select(ctx["settings"])
+        settings: Settings = ctx["settings"]
+        entry = _authorities.get(id(settings))
+        if entry is None or entry[0] is not settings:
+            entry = _authorities[id(settings)] = (settings, select(settings))
+        ca = entry[1]
     return ca
 
 

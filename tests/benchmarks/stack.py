@@ -161,7 +161,9 @@ class Stack:
         self.tickets = self.jcan("tickets", "issue", COMPANY, "--count", str(TICKETS)).split()
         asyncio.run(signin_load.add_operator(self.settings()))
         self.console_cookie = asyncio.run(signin_load.console_session(self.settings()))
-        self._spawn("sink", [sys.executable, "-m", "tests.benchmarks.sink", str(self.sink_port)])
+        self.jcan("ca", "init")  # the local CA the issuing rows sign with
+        sink = [sys.executable, "-m", "tests.benchmarks.sink", str(self.sink_port)]
+        self._spawn("sink", [*sink, str(self.links_file)])
         self._wait_for_port(self.sink_port, "the SMTP sink")
         serve = ["--host", "127.0.0.1", "--port", str(self.app_port), "--workers", str(WORKERS)]
         self._spawn("app", [str(JCAN), "serve", *serve])
@@ -261,6 +263,15 @@ class Stack:
     def settings(self) -> Settings:
         """The settings app and worker run with, for measurements made in this process."""
         return Settings.from_env(self._env)
+
+    @property
+    def links_file(self) -> Path:
+        """Where the SMTP sink writes the pickup links it receives (tests/benchmarks/sink.py)."""
+        return self.workdir / "pickup-links.txt"
+
+    def pickup_links(self) -> list[str]:
+        path = self.links_file
+        return path.read_text().split() if path.exists() else []
 
     def app_worker_pid(self) -> int:
         """The granian worker process (the child of `jcan serve` that runs the app)."""
