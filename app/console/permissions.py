@@ -21,6 +21,7 @@ class Permission(StrEnum):
     REVIEW = "applications.review"  # claim, checklist, recommend, request corrections, reject
     APPROVE = "applications.approve"  # the final approval
     REVOKE = "certificates.revoke"
+    REISSUE = "certificates.reissue"  # 再発行: new key and certificate, the old one superseded
     MANAGE_OPERATORS = "operators.manage"  # invite, change role, disable, reset MFA
     MANAGE_COMPANIES = "companies.manage"  # companies, tickets (issue, export, void)
     MANAGE_WEBHOOKS = "webhooks.manage"  # 証明書を自動登録: deliveries, retrying a failed one
@@ -37,6 +38,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW,
             Permission.APPROVE,
             Permission.REVOKE,
+            Permission.REISSUE,
         }
     ),
     Role.ADMIN: frozenset(

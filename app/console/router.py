@@ -14,6 +14,7 @@ from app.console.controller import HomeController
 from app.console.guards import Forbidden, NotSignedIn, signed_in
 from app.console.review.controller import ReviewController
 from app.console.web import forbidden, not_signed_in
+from app.issuance.console import CertificatesController
 from app.issuance.webhooks.controller import WebhooksController
 from app.settings import Settings
 
@@ -32,6 +33,7 @@ def console_router(settings: Settings) -> Router:
             ReviewController,
             CompaniesController,
             WebhooksController,
+            CertificatesController,
         ],
         guards=[signed_in],
         exception_handlers={NotSignedIn: not_signed_in, Forbidden: forbidden},  # type: ignore[dict-item]
