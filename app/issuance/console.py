@@ -100,9 +100,11 @@ async def _revocation(serial: str) -> dict[str, Any] | None:
 
 async def _context(request: Req, certificate: dict[str, Any]) -> dict[str, Any]:
     operator = current_operator(request)
-    application = await Application.select(
-        Application.id, Application.public_id, Application.reference
-    ).where(Application.id == certificate["application"]).first()
+    application = (
+        await Application.select(Application.id, Application.public_id, Application.reference)
+        .where(Application.id == certificate["application"])
+        .first()
+    )
     assert application is not None
     pickup = await reissuing.pickup_of(certificate)
     serial = certificate["serial"]
@@ -226,9 +228,7 @@ async def latest_certificates(application_ids: list[int]) -> dict[int, dict[str,
     if not application_ids:
         return {}
     rows = (
-        await Certificate.select(
-            Certificate.application, Certificate.public_id, Certificate.serial
-        )
+        await Certificate.select(Certificate.application, Certificate.public_id, Certificate.serial)
         .where(Certificate.application.is_in(application_ids))
         .order_by(Certificate.id)
     )
