@@ -22,6 +22,7 @@ class Permission(StrEnum):
     APPROVE = "applications.approve"  # the final approval
     REVOKE = "certificates.revoke"  # the 失効申請 queue: revoke or reject a request
     RECORD_REVOCATION = "revocations.record"  # 管理者による失効: a paper request, revoked
+    REISSUE = "certificates.reissue"  # 再発行: new key and certificate, the old one superseded
     MANAGE_OPERATORS = "operators.manage"  # invite, change role, disable, reset MFA
     MANAGE_COMPANIES = "companies.manage"  # companies, tickets (issue, export, void)
     MANAGE_WEBHOOKS = "webhooks.manage"  # 証明書を自動登録: deliveries, retrying a failed one
@@ -39,6 +40,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.APPROVE,
             Permission.REVOKE,
             Permission.RECORD_REVOCATION,
+            Permission.REISSUE,
         }
     ),
     Role.ADMIN: frozenset(

@@ -14,6 +14,7 @@ from app.console.controller import HomeController
 from app.console.guards import Forbidden, NotSignedIn, signed_in
 from app.console.review.controller import ReviewController
 from app.console.web import forbidden, not_signed_in
+from app.issuance.console import CertificatesController
 from app.issuance.webhooks.controller import WebhooksController
 from app.revocation.console import PaperRevocationController, RevocationConsoleController
 from app.settings import Settings
@@ -35,6 +36,7 @@ def console_router(settings: Settings) -> Router:
             WebhooksController,
             RevocationConsoleController,
             PaperRevocationController,
+            CertificatesController,
         ],
         guards=[signed_in],
         exception_handlers={NotSignedIn: not_signed_in, Forbidden: forbidden},  # type: ignore[dict-item]

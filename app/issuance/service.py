@@ -38,7 +38,7 @@ from app.issuance.webhooks.service import Webhooks, certificate_data
 from app.jobs import JobQueue
 from app.links import tokens
 from app.links.kinds import LinkKind
-from app.mail.outbox import Outbox
+from app.mail.outbox import Letters, Outbox
 from app.settings import Settings
 
 ISSUE_CERTIFICATE = "issue_certificate"
@@ -140,6 +140,9 @@ async def prepare(application_id: int, settings: Settings, outbox: Outbox) -> Pr
     request_id = request_id_of(application_id, approval_id)
     subject, profile = ca_subject(dict(application))
     existing = await _certificate(request_id)
+    if existing is not None and existing["status"] != REQUESTED:
+        # A re-issue (app.issuance.reissue) stored its own request for the CA: that one.
+        existing = await pending_reissue(application_id) or existing
     if existing is None:
         if application["status"] != states.APPROVED:
             return None
@@ -159,8 +162,19 @@ async def prepare(application_id: int, settings: Settings, outbox: Outbox) -> Pr
                 raise
             existing = await _certificate(request_id)  # a twin run stored it first
             assert existing is not None
-    request = IssueRequest(request_id, existing["csr_pem"].encode(), subject, profile)
+    request = IssueRequest(existing["request_id"], existing["csr_pem"].encode(), subject, profile)
     return Prepared(existing, request)
+
+
+async def pending_reissue(application_id: int) -> dict[str, Any] | None:
+    """The newest certificate of this application still waiting for the CA (a re-issue)."""
+    row = (
+        await Certificate.select()
+        .where((Certificate.application == application_id) & (Certificate.status == REQUESTED))
+        .order_by(Certificate.id, ascending=False)
+        .first()
+    )
+    return dict(row) if row else None
 
 
 async def _store_request(
@@ -174,48 +188,63 @@ async def _store_request(
     """Transaction 1: the request row, the pickup link, the key wrapped under its token (none
     for the applicant's CSR: material.key_der is empty), and the pickup mail held (the token
     exists only in that mail)."""
-    generated = bool(material.key_der)
     async with outbox.transaction() as letters:
-        rows = await Certificate.insert(
-            Certificate(
-                public_id=str(ULID()),
-                application=application["id"],
-                request_id=request_id,
-                status=REQUESTED,
-                key_origin=GENERATED if generated else CSR,
-                csr_pem=material.csr_pem.decode(),
-                subject=subject_text(subject),
-                created_at=letters.now,
-            )
-        ).returning(Certificate.id)
-        certificate_id = int(rows[0]["id"])
-        ttl = timedelta(days=settings.issuance.pickup_link_days)
-        minted = await tokens.mint(PickupToken, {"certificate": certificate_id}, ttl, letters.now)
-        if generated:
-            await WrappedKey.insert(
-                WrappedKey(
-                    certificate=certificate_id,
-                    wrapped=keys.wrap(material.key_der, minted.token, request_id),
-                    created_at=letters.now,
-                )
-            )
-        mail_id = await letters.add_held(
-            "certificate_pickup",
-            subject.email,
-            {
-                "reference": application["reference"],
-                "common_name": subject.common_name,
-                "link": PICKUP_LINK.url(settings.app.base_url, minted.token),
-                "expires_at": minted.expires_at,
-                "with_key": generated,
-            },
-        )
-        await Certificate.update({Certificate.pickup_mail: mail_id}).where(
-            Certificate.id == certificate_id
-        )
+        await insert_request(letters, application, request_id, subject, material, settings)
     stored = await _certificate(request_id)
     assert stored is not None
     return stored
+
+
+async def insert_request(
+    letters: Letters,
+    application: dict[str, Any],
+    request_id: str,
+    subject: Subject,
+    material: keys.KeyMaterial,
+    settings: Settings,
+) -> int:
+    """Inside the caller's write transaction: the request row, its pickup link, the wrapped
+    key (none for the applicant's own CSR: material.key_der is empty) and the held pickup
+    mail; the certificate row's id."""
+    generated = bool(material.key_der)
+    rows = await Certificate.insert(
+        Certificate(
+            public_id=str(ULID()),
+            application=application["id"],
+            request_id=request_id,
+            status=REQUESTED,
+            key_origin=GENERATED if generated else CSR,
+            csr_pem=material.csr_pem.decode(),
+            subject=subject_text(subject),
+            created_at=letters.now,
+        )
+    ).returning(Certificate.id)
+    certificate_id = int(rows[0]["id"])
+    ttl = timedelta(days=settings.issuance.pickup_link_days)
+    minted = await tokens.mint(PickupToken, {"certificate": certificate_id}, ttl, letters.now)
+    if generated:
+        await WrappedKey.insert(
+            WrappedKey(
+                certificate=certificate_id,
+                wrapped=keys.wrap(material.key_der, minted.token, request_id),
+                created_at=letters.now,
+            )
+        )
+    mail_id = await letters.add_held(
+        "certificate_pickup",
+        subject.email,
+        {
+            "reference": application["reference"],
+            "common_name": subject.common_name,
+            "link": PICKUP_LINK.url(settings.app.base_url, minted.token),
+            "expires_at": minted.expires_at,
+            "with_key": generated,
+        },
+    )
+    await Certificate.update({Certificate.pickup_mail: mail_id}).where(
+        Certificate.id == certificate_id
+    )
+    return certificate_id
 
 
 async def complete(prepared: Prepared, issued: Issued, outbox: Outbox) -> bool:

@@ -27,6 +27,7 @@ from app.console.review.rules import Action
 from app.console.review.service import Lost, NotAllowed, act, application_row
 from app.console.web import page
 from app.i18n import _
+from app.issuance.console import latest_certificates
 from app.web.render import INVALID, see_other
 from app.web.security import client_address
 from app.web.state import form_values, services
@@ -69,6 +70,11 @@ async def queue_page(request: Req) -> Response[Any]:
         return f"{BASE}?{urlencode(query)}"
 
     sla = services(request).settings.review.sla_business_days
+    issued = (
+        await latest_certificates([int(r["id"]) for r in shown.rows])
+        if chosen.name == "issued"
+        else {}
+    )
     context = {
         "page_title": _("審査待ち") if chosen.name == "waiting" else chosen.label,
         "tabs": [
@@ -84,7 +90,10 @@ async def queue_page(request: Req) -> Response[Any]:
         ],
         "tab": chosen,
         "search": search,
-        "rows": [queue_row(row, sla) for row in shown.rows],
+        "rows": [
+            queue_row(row, sla) | {"certificate": issued.get(int(row["id"]))} for row in shown.rows
+        ],
+        "certificate_column": chosen.name == "issued",
         "earlier_url": url(before=shown.earlier) if shown.earlier else None,
         "later_url": url(after=shown.later) if shown.later else None,
         "sla_days": sla,

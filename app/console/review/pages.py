@@ -20,6 +20,7 @@ from app.console.review.form import DOCUMENTS, rejection_reasons
 from app.console.review.rules import actions, age_text, checklist, houjin_bangou_url, overdue
 from app.db import utcnow
 from app.i18n import _
+from app.issuance.console import certificates_of
 from app.registration.form import applicant_type_label
 from app.registration.tables import Company, Registration, Ticket
 from app.settings import Settings
@@ -178,6 +179,7 @@ async def application_context(
         "correction": correction_of(row),
         "base": f"{BASE}/{row['public_id']}",
         "options": options,
+        "certificates": await certificates_of(int(row["id"])),
     }
 
 
