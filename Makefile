@@ -36,7 +36,12 @@ run: install
 	@echo "Serving at http://127.0.0.1:8000 (mail is written to var/mail/)"
 	$(BIN)/jcan serve
 
-test: install test-env test-unit test-sqlite test-postgres test-drills test-e2e
+## The two integration passes run side by side (each its own database, VAR_DIR, ports and
+## run id; one core each), then the drills and the browser suite, one at a time.
+test: install test-env test-unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+	$(MAKE) --no-print-directory test-drills
+	$(MAKE) --no-print-directory test-e2e
 
 ## What the suite needs from the machine: Chromium, CJK fonts, PostgreSQL, Redis
 ## (installed or started when missing, as root; otherwise a message says what to install).
