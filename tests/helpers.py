@@ -206,6 +206,8 @@ SAMPLE_PARAMS = {
     "file_path": "css/site.css",
     "event_id": "01JNOSUCHEVENT000000000000",
     "request_number": "R-0000-0000",
+    "kind": "pem",
+    "encoded": "bm90LWFuLW9jc3AtcmVxdWVzdA==",  # not an OCSP request: malformedRequest
 }
 
 
