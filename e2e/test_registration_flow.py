@@ -166,8 +166,9 @@ def test_registration_by_keyboard_alone(
     info = press(page, "Tab")
     assert info["text"] == "本文へ移動", f"after a page change Tab should start over, got {info}"
     assert press(page, "Tab")["text"].startswith("JCAN"), focus_info(page)
+    assert press(page, "Tab")["text"] == "失効申請", "the header's 失効申請 link comes next"
     press(page, "Tab", "applicant-type")
-    assert press(page, "Shift+Tab")["tag"] == "a", "Shift+Tab should go back to the site name"
+    assert press(page, "Shift+Tab")["text"] == "失効申請", "Shift+Tab should go back to the header"
     press(page, "Tab", "applicant-type")
 
     page.keyboard.press("Space")
