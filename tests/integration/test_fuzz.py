@@ -139,7 +139,10 @@ async def _stored() -> tuple[dict[str, int], list[dict[str, Any]]]:
 def _without_draft(stored: tuple[dict[str, int], list[dict[str, Any]]]) -> Any:
     counts, rows = stored
     # A refused console sign-in is itself an event: its audit row is the one thing it stores.
-    kept = {k: v for k, v in counts.items() if k not in ("captcha_challenge", "audit_event")}
+    # An application's search words follow its answers, and a refused draft keeps what was
+    # typed (the answers are left out below for that reason), so their count moves with them.
+    ignored = ("captcha_challenge", "audit_event", "application_search")
+    kept = {k: v for k, v in counts.items() if k not in ignored}
     return kept, [(row["id"], row["status"]) for row in rows]
 
 
