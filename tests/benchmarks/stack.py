@@ -161,7 +161,6 @@ class Stack:
         self.tickets = self.jcan("tickets", "issue", COMPANY, "--count", str(TICKETS)).split()
         asyncio.run(signin_load.add_operator(self.settings()))
         self.console_cookie = asyncio.run(signin_load.console_session(self.settings()))
-        self.jcan("ca", "init")  # the local CA the issuing rows sign with
         sink = [sys.executable, "-m", "tests.benchmarks.sink", str(self.sink_port)]
         self._spawn("sink", [*sink, str(self.links_file)])
         self._wait_for_port(self.sink_port, "the SMTP sink")
