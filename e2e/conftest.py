@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from tests.support.cli import jcan as run_jcan
 from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,15 +106,7 @@ class LiveServer:
         return self.var_dir / "jcan.sqlite3"
 
     def jcan(self, *args: str, timeout: float = 60) -> str:
-        done = subprocess.run(
-            [str(JCAN), *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        done = run_jcan(*args, base_env=self.env, cwd=ROOT, timeout=timeout)
         assert done.returncode == 0, f"jcan {' '.join(args)} failed: {done.stderr}"
         return done.stdout
 

@@ -37,11 +37,19 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """The pytest-xdist process that only hands tests to its workers (each worker makes its
+    own database, VAR_DIR and SMTP sink under its own RUN_ID)."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Piccolo's tooling reads its engine from the environment: set it before any import.
     os.environ["PICCOLO_CONF"] = "app.piccolo_conf"
     os.environ["APP_ENV"] = "test"
     os.environ["VAR_DIR"] = str(_TMP)
+    if _xdist_controller(config):
+        return
     if TEST_DATABASE_URL:
         os.environ["DATABASE_URL"] = _database_url()
         asyncio.run(_admin(f'CREATE DATABASE "jcan_test_{RUN_ID}"'))
@@ -54,6 +62,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _xdist_controller(config):
+        return
+    from tests.support import cli
+
+    cli.stop()
     if TEST_DATABASE_URL:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "jcan_test_{RUN_ID}" WITH (FORCE)'))
 

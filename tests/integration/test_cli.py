@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from app.registration.form import normalise_ticket
-
-JCAN = [sys.executable, "-m", "app.cli"]
-
-
-def jcan(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*JCAN, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-        cwd=Path(__file__).resolve().parents[2],
-    )
+from tests.support.cli import jcan
 
 
 async def test_companies_add_and_tickets_issue_and_list(client):

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 from app.console.audit.tables import AuditEvent
 from app.registration.tables import Ticket
 from tests.helpers import CSRF, error_of, operator_client, post_step1, register
+from tests.support.cli import jcan
 
 
 async def csrf(browser: Any, path: str) -> str:
@@ -106,17 +103,6 @@ async def test_states_and_voiding_a_ticket(client: Any, app: Any) -> None:
     event = await AuditEvent.select().where(AuditEvent.action == "tickets.void").first()
     assert event is not None and event["target"] == f"ticket:{client.tickets[0]}"
     assert await AuditEvent.count().where(AuditEvent.action == "tickets.void") == 1
-
-
-def jcan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ),
-        cwd=Path(__file__).resolve().parents[3],
-    )
 
 
 async def test_jcan_tickets_export_writes_csv_and_an_audit_row(client: Any) -> None:

@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 from app.console.accounts.tables import ConsoleSession, Operator, RecoveryCode
@@ -22,20 +18,7 @@ from tests.integration.console.console_helpers import (
     setup_over_http,
     sign_in,
 )
-
-
-def jcan(*args: str) -> subprocess.CompletedProcess[str]:
-    """The `jcan` command as a real process against the test database."""
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ),
-        cwd=Path(__file__).resolve().parents[3],
-        check=False,
-    )
-
+from tests.support.cli import jcan
 
 SETUP_URL = re.compile(r"https?://[^/\s]+(/console/setup/t/[A-Za-z0-9_-]+)")
 

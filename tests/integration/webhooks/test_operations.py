@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 from app.console.audit.tables import AuditEvent
@@ -14,6 +11,7 @@ from app.issuance.webhooks.tables import FAILED, PENDING
 from tasks.webhooks import deliver_webhook
 from tests.helpers import CSRF, operator_client
 from tests.integration.webhooks.webhook_helpers import announced, ctx, receiver, row
+from tests.support.cli import jcan as run_jcan
 
 
 async def failed_event(app: Any, variant: Any) -> tuple[int, str]:
@@ -90,14 +88,7 @@ async def test_other_roles_may_not_open_or_retry_deliveries(client, app, variant
 
 
 def jcan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "ECONTRACT_WEBHOOK_URL": "", "REDIS_URL": ""},
-        cwd=Path(__file__).resolve().parents[3],
-    )
+    return run_jcan(*args, env={"ECONTRACT_WEBHOOK_URL": "", "REDIS_URL": ""})
 
 
 async def test_jcan_webhooks_list_and_retry(client, app, variant):
