@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.a11y import (
+    TEXT_SCALE,
     assert_no_horizontal_scroll,
     assert_text_resizes,
     axe_violations,
@@ -52,6 +53,10 @@ from e2e.steps_registration import (
 )
 
 State = Callable[[Page, LiveServer], None]
+# The 200 % text size applied to the document already shown (enlarge_text covers later loads).
+ENLARGE_NOW = (
+    f"document.documentElement.style.setProperty('font-size', '{round(TEXT_SCALE * 100)}%')"
+)
 
 
 def new_address() -> str:
@@ -275,13 +280,27 @@ STATES: dict[str, State] = {
 
 
 @pytest.mark.parametrize("state", list(STATES))
-def test_page_has_no_axe_violations(page: Page, live_server: LiveServer, state: str) -> None:
+def test_page_has_no_axe_violations_reflows_and_keeps_text_at_200_percent(
+    page: Page, live_server: LiveServer, state: str
+) -> None:
+    """One build of each state (several are a whole registration or application), three
+    checks on it: axe at 1280 px; reflow at 320 CSS px (WCAG 1.4.10) with no horizontal
+    scrolling; and, back at 1280 px, text resized to 200 % (WCAG 1.4.4, the root font size, as
+    a browser's text-size setting does) losing nothing."""
     STATES[state](page, live_server)
     violations = axe_violations(page)
     assert not violations, (
         f"axe found {len(violations)} violation(s) on {state} ({page.url}):\n"
         + (describe_violations(violations))
     )
+    page.set_viewport_size(NARROW)
+    assert page.evaluate("window.innerWidth") == NARROW["width"]
+    assert_no_horizontal_scroll(page, state)
+    page.set_viewport_size(DESKTOP)
+    enlarge_text(page)  # for any document the checks below might load
+    page.evaluate(ENLARGE_NOW)
+    assert page.evaluate("window.innerWidth") == DESKTOP["width"]
+    assert_text_resizes(page, state)
 
 
 # --- pa11y: HTML_CodeSniffer's WCAG2AA rules, a second opinion next to axe ------------------
@@ -318,27 +337,6 @@ def test_page_has_no_pa11y_errors(page: Page, live_server: LiveServer, state: st
     assert not errors, f"pa11y (HTML_CodeSniffer, WCAG2AA) on {state} ({page.url}):\n" + "\n".join(
         f"{e['code']}: {e['message']} -> {e['selector']} {e['context']}" for e in errors
     )
-
-
-@pytest.mark.parametrize("state", list(STATES))
-def test_page_reflows_at_320px_without_horizontal_scrolling(
-    page: Page, live_server: LiveServer, state: str
-) -> None:
-    page.set_viewport_size(NARROW)
-    STATES[state](page, live_server)
-    assert page.evaluate("window.innerWidth") == NARROW["width"]
-    assert_no_horizontal_scroll(page, state)
-
-
-@pytest.mark.parametrize("state", list(STATES))
-def test_page_keeps_all_text_at_200_percent_text_size(
-    page: Page, live_server: LiveServer, state: str
-) -> None:
-    """WCAG 1.4.4: text resized to 200 % (not zoomed) on a desktop window loses nothing."""
-    enlarge_text(page)
-    STATES[state](page, live_server)
-    assert page.evaluate("window.innerWidth") == DESKTOP["width"]
-    assert_text_resizes(page, state)
 
 
 # --- Screenshots of both journeys, desktop and 320 px -------------------------------------------
