@@ -8,6 +8,9 @@ export PICCOLO_CONF := app.piccolo_conf
 # The real services the integration suite talks to (the second pass of `make test`).
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# The integration passes in two pytest-xdist workers each (whole modules per worker, so a
+# module's fixtures start once), and the slowest tests named at the end of every pass.
+PARALLEL ?= -n 2 --dist loadfile --durations=15
 
 .PHONY: install run test test-env test-unit test-sqlite test-postgres test-drills test-e2e lint format i18n i18n-compile bench clean
 
@@ -37,11 +40,10 @@ run: install
 	$(BIN)/jcan serve
 
 ## The two integration passes run side by side (each its own database, VAR_DIR, ports and
-## run id; one core each), then the drills and the browser suite, one at a time.
+## run id), then the drills beside the browser suite (the drills mostly wait on processes).
 test: install test-env test-unit
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
-	$(MAKE) --no-print-directory test-drills
-	$(MAKE) --no-print-directory test-e2e
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-drills test-e2e
 
 ## What the suite needs from the machine: Chromium, CJK fonts, PostgreSQL, Redis
 ## (installed or started when missing, as root; otherwise a message says what to install).
@@ -55,12 +57,12 @@ test-unit: install
 ## that an exported TEST_DATABASE_URL, as in .ci/run, does not turn this pass into a second
 ## PostgreSQL one).
 test-sqlite: install
-	TEST_DATABASE_URL= TEST_REDIS_URL= $(BIN)/python -m pytest -q tests/integration tests/tasks
+	TEST_DATABASE_URL= TEST_REDIS_URL= $(BIN)/python -m pytest -q $(PARALLEL) tests/integration tests/tasks
 
 ## Integration on the real services: PostgreSQL and arq on Redis.
 test-postgres: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
-		$(BIN)/python -m pytest -q tests/integration tests/tasks
+		$(BIN)/python -m pytest -q $(PARALLEL) tests/integration tests/tasks
 
 ## Failure drills: Redis, the worker and the SMTP server fail (real services, own processes).
 test-drills: install
@@ -75,7 +77,7 @@ $(PA11Y_INSTALLED): e2e/pa11y/package-lock.json | test-env
 
 ## Browser suite in its own pytest run (sync Playwright and pytest-asyncio do not mix).
 test-e2e: install test-env $(PA11Y_INSTALLED)
-	$(BIN)/python -m pytest -q -p no:asyncio -W ignore::pytest.PytestConfigWarning e2e
+	$(BIN)/python -m pytest -q -p no:asyncio -W ignore::pytest.PytestConfigWarning --durations=15 e2e
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check app tasks tests e2e
