@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -57,9 +58,17 @@ def make_key_and_csr(key_size: int, common_name: str) -> KeyMaterial:
     return KeyMaterial(der, csr.public_bytes(serialization.Encoding.PEM))
 
 
+# Key generation is background work: where the worker shares cores with the web tier, the
+# pages come first (a niced process still gets every idle cycle).
+KEY_POOL_NICENESS = 10
+
+
 def _die_with_parent() -> None:
     """Pool processes end with the worker that started them, even when it is SIGKILLed
-    (Linux prctl PR_SET_PDEATHSIG; elsewhere they end when their pipe closes)."""
+    (Linux prctl PR_SET_PDEATHSIG; elsewhere they end when their pipe closes), and run
+    niced."""
+    with contextlib.suppress(OSError):
+        os.nice(KEY_POOL_NICENESS)
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
