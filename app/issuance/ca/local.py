@@ -43,6 +43,11 @@ class LocalCA:
         self._hierarchy: keystore.Hierarchy | None = None
         self._chain: tuple[bytes, ...] | None = None
         self._crl_cache: tuple[float, bytes, datetime] | None = None  # (mtime, DER, nextUpdate)
+        # One signing of the CRL at a time in this process: the others wait on this lock in
+        # the event loop. Had each taken the file lock itself, a burst of fetches of a stale
+        # CRL would park every thread of the default pool in flock(), and the holder's own
+        # to_thread calls would never run (the web worker hung: 0 answers at 50 connections).
+        self._crl_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     async def _loaded(self) -> keystore.Hierarchy:
         if self._hierarchy is None:
@@ -172,14 +177,31 @@ class LocalCA:
     # --- the CRL ------------------------------------------------------------------------------
 
     async def crl(self) -> bytes:
-        """The pre-signed CRL file; signed anew when missing or past half its validity."""
-        now = self._clock()
+        """The pre-signed CRL file; signed anew when missing or past half its validity (once,
+        however many ask at the same time)."""
+        fresh = await self._fresh_crl()
+        if fresh is not None:
+            return fresh
+        async with self._signing():
+            fresh = await self._fresh_crl()  # signed while this one waited
+            if fresh is not None:
+                return fresh
+            return await self._publish_crl()
+
+    async def _fresh_crl(self) -> bytes | None:
         cached = await asyncio.to_thread(self._read_crl)
-        if cached is not None:
-            der, next_update = cached
-            if now < next_update - timedelta(days=self.settings.ca.crl_days / 2):
-                return der
-        return await self.publish_crl()
+        if cached is None:
+            return None
+        der, next_update = cached
+        if self._clock() < next_update - timedelta(days=self.settings.ca.crl_days / 2):
+            return der
+        return None
+
+    def _signing(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._crl_lock is None or self._crl_lock[0] is not loop:  # a lock serves one loop
+            self._crl_lock = (loop, asyncio.Lock())
+        return self._crl_lock[1]
 
     def _read_crl(self) -> tuple[bytes, datetime] | None:
         try:
@@ -199,6 +221,10 @@ class LocalCA:
         process (web, worker, CLI). The CRL Number is the thisUpdate time in microseconds (as
         Boulder does), and always above the number of the file it replaces; the revoked rows
         are read under the lock, so the highest number carries every committed revocation."""
+        async with self._signing():
+            return await self._publish_crl()
+
+    async def _publish_crl(self) -> bytes:
         hierarchy = await self._loaded()
         lock = await asyncio.to_thread(self._lock_crl)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import uuid
 from datetime import timedelta
@@ -14,6 +15,7 @@ from app.db import utcnow
 from app.issuance.ca.base import CAError, CertStatus, Revocation
 from app.issuance.ca.crl import number_of
 from app.issuance.ca.local import LocalCA
+from app.issuance.ca.tables import LocalCaCrl
 from tests.integration.issuance.conftest import request
 from tests.support.pkilint import lint_crl
 
@@ -109,6 +111,20 @@ async def test_each_revocation_signs_a_crl_with_a_higher_number(client, ca_setti
     assert x509.load_der_x509_crl(after).get_revoked_certificate_by_serial_number(serial)
     assert ca.paths.crl.read_bytes() == after  # served from the pre-signed file
     assert number_of(await LocalCA(ca_settings).publish_crl()) > number_of(after)
+
+
+async def test_a_burst_of_fetches_of_a_missing_crl_signs_it_once_and_answers_all(
+    client, ca_settings
+):
+    """Fifty at once, more than the default thread pool's threads: before, each took the
+    CRL's file lock in a thread of its own and the process hung with every thread waiting."""
+    ca = LocalCA(ca_settings)
+    ca.paths.crl.unlink(missing_ok=True)
+    signed_before = await LocalCaCrl.count()
+    answers = await asyncio.wait_for(asyncio.gather(*(ca.crl() for _ in range(50))), 60)
+    assert len(set(answers)) == 1
+    assert await LocalCaCrl.count() == signed_before + 1
+    assert ca.paths.crl.read_bytes() == answers[0]
 
 
 async def test_routes_serve_the_crl_and_the_ca_certificates(client, ca_settings):
