@@ -49,16 +49,32 @@ class Page:
     later: int | None  # `after` cursor: the page of rows submitted later
 
 
-def _in_tab(tab: Tab) -> tuple[str, list[Any]]:
-    marks = ", ".join("{}" for _ in tab.statuses)
-    sql = f"a.status IN ({marks})"
+def _branches(tab: Tab) -> list[str]:
+    """The tab's condition as one branch per state, each a range of the (status,
+    submitted_at, id) index that is already in page order. The states are written into the
+    SQL, not passed as parameters: they are the code's own constants, and a prepared
+    statement's parameters hide from PostgreSQL's planner which state is asked for (a generic
+    plan for "status = $1" cannot tell the 80 % approved from the 1 % in review: the counts
+    took 60 ms instead of 6)."""
+    for status in tab.statuses:
+        if not status.replace("_", "").isalpha():
+            raise ValueError(f"not a state name: {status!r}")
+    branches = [f"a.status = '{status}'" for status in tab.statuses]
     if tab.reopened:
-        # (a draft that was sent has its submitted_at: the index's range, then the reference)
-        sql = (
-            f"({sql} OR (a.status = 'draft' AND a.submitted_at IS NOT NULL "
-            "AND a.reference IS NOT NULL))"
+        # A draft that was sent has its submitted_at and its reference: sent back, being
+        # corrected.
+        branches.append(
+            "(a.status = 'draft' AND a.submitted_at IS NOT NULL AND a.reference IS NOT NULL)"
         )
-    return sql, list(tab.statuses)
+    return branches
+
+
+def _in_tab(tab: Tab) -> str:
+    """The whole tab as one condition (for its count: an index-only range per state)."""
+    branches = _branches(tab)
+    listed = ", ".join(f"'{status}'" for status in tab.statuses)
+    states_in = f"a.status IN ({listed})"
+    return f"({states_in} OR {branches[-1]})" if tab.reopened else states_in
 
 
 def _search(text: str) -> tuple[str, list[Any]]:
@@ -88,18 +104,36 @@ def query(
     tab: Tab, search: str = "", *, after: int | None = None, before: int | None = None
 ) -> tuple[str, list[Any], str]:
     """(SQL, arguments, order) of one page: the tab's rows matching the search, after or
-    before the row with that id in (submitted_at, id) order, one more than a page."""
-    where, args = _in_tab(tab)
+    before the row with that id in (submitted_at, id) order, one more than a page. Each of
+    the tab's states gives its first rows in index order and the page is the first of those:
+    an IN over two states would sort every row the tab holds for each page."""
+    order = "DESC" if after is None and before is not None else "ASC"
+    ordered = f"ORDER BY a.submitted_at {order}, a.id {order} LIMIT {PAGE_SIZE + 1}"
+    conditions: list[str] = []
+    args: list[Any] = []
     if search:
         sql, terms = _search(search)
-        where, args = f"{where} AND {sql}", [*args, *terms]
-    order = "ASC"
+        conditions.append(sql)
+        args += terms
     if after is not None:
-        where, args = f"{where} AND {KEY} > {CURSOR}", [*args, after]
+        conditions.append(f"{KEY} > {CURSOR}")
+        args.append(after)
     elif before is not None:
-        where, args, order = f"{where} AND {KEY} < {CURSOR}", [*args, before], "DESC"
-    ordered = f"ORDER BY a.submitted_at {order}, a.id {order} LIMIT {PAGE_SIZE + 1}"
-    return f"{SELECT} WHERE {where} {ordered}", args, order
+        conditions.append(f"{KEY} < {CURSOR}")
+        args.append(before)
+    branches = _branches(tab)
+    if len(branches) == 1:
+        where = " AND ".join([branches[0], *conditions])
+        return f"{SELECT} WHERE {where} {ordered}", args, order
+    parts, all_args = [], []
+    for number, branch in enumerate(branches):
+        where = " AND ".join([branch, *conditions])
+        parts.append(
+            f"SELECT id FROM (SELECT a.id FROM application a WHERE {where} {ordered}) AS b{number}"
+        )
+        all_args += args
+    ids = " UNION ALL ".join(parts)
+    return f"{SELECT} WHERE a.id IN ({ids}) {ordered}", all_args, order
 
 
 async def page(
@@ -132,13 +166,10 @@ COUNT_CAP = 1000
 async def counts() -> dict[str, int]:
     """tab name -> how many applications it holds, up to COUNT_CAP + 1 (meaning more): each
     a range of the (status, submitted_at, id) index that stops there, in one round trip."""
-    parts, args = [], []
-    for tab in tabs():
-        where, tab_args = _in_tab(tab)
-        parts.append(
-            f"(SELECT count(*) FROM (SELECT 1 FROM application a WHERE {where} "
-            f"LIMIT {COUNT_CAP + 1}) AS t) AS {tab.name}"
-        )
-        args += tab_args
-    rows = await Application.raw("SELECT " + ", ".join(parts), *args)
+    parts = [
+        f"(SELECT count(*) FROM (SELECT 1 FROM application a WHERE {_in_tab(tab)} "
+        f"LIMIT {COUNT_CAP + 1}) AS t) AS {tab.name}"
+        for tab in tabs()
+    ]
+    rows = await Application.raw("SELECT " + ", ".join(parts))
     return {tab.name: int(rows[0][tab.name]) for tab in tabs()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 from typing import Any
 
 from PIL import Image
@@ -114,6 +115,45 @@ async def test_keyset_pages_oldest_first_both_ways(
         )
         assert fragment.text.lstrip().startswith('<div id="queue-results">')
         assert "<html" not in fragment.text
+
+
+async def test_a_tab_of_two_states_pages_them_merged_in_order_both_ways(
+    client: Any, smtp_sink: Any, monkeypatch: Any
+) -> None:
+    """審査待ち holds `submitted` and `principal_approved`: each state is read in index order
+    and the page is the first rows of both, so they interleave by submission time."""
+    numbers = [*client.tickets, *await issue_tickets("ISC", 3)]
+    for n, number in enumerate(numbers):
+        await submitted(client, smtp_sink, email=f"m{n}@example.com", ticket_number=number)
+    rows = await Application.select(Application.id, Application.submitted_at).order_by(
+        Application.submitted_at
+    )
+    # Alternate the states, and make the order by time the reverse of the order by id.
+    base = rows[0]["submitted_at"]
+    for n, row in enumerate(rows):
+        status = "principal_approved" if n % 2 else "submitted"
+        at = base + timedelta(minutes=len(rows) - n)
+        await Application.update({Application.status: status, Application.submitted_at: at}).where(
+            Application.id == row["id"]
+        )
+    expected = [row["id"] for row in reversed(rows)]
+    waiting = queue.tab_named("waiting")
+    assert waiting is not None
+    monkeypatch.setattr(queue, "PAGE_SIZE", 2)
+    seen: list[int] = []
+    page = await queue.page(waiting)
+    pages = [page]
+    while True:
+        seen += [int(r["id"]) for r in page.rows]
+        if page.later is None:
+            break
+        page = await queue.page(waiting, after=page.later)
+        pages.append(page)
+    assert seen == expected
+    assert [len(p.rows) for p in pages] == [2, 2, 2]
+    back = await queue.page(waiting, before=pages[-1].rows[0]["id"])
+    assert [int(r["id"]) for r in back.rows] == expected[2:4]
+    assert await queue.counts() == {**{t.name: 0 for t in queue.tabs()}, "waiting": 6}
 
 
 async def test_one_application_shows_answers_subject_history_and_documents_audited(
