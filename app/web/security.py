@@ -132,6 +132,10 @@ def csrf_config(settings: Settings) -> CSRFConfig:
         cookie_httponly=True,
         cookie_samesite="lax",
         header_name="x-csrftoken",
+        # The CA's public documents (CRL, certificates) and the OCSP responder hold no form
+        # and are fetched by relying parties and caches: no CSRF cookie on their answers (a
+        # Set-Cookie keeps a shared cache from storing the CRL), and no token work per fetch.
+        exclude=[r"^/ca/", r"^/ocsp(/|$)", r"^/static/"],
     )
 
 

@@ -189,7 +189,9 @@ class LocalCA:
             return await self._publish_crl()
 
     async def _fresh_crl(self) -> bytes | None:
-        cached = await asyncio.to_thread(self._read_crl)
+        # The file unchanged since it was read (one stat, in the loop): the copy in memory;
+        # read anew (in a thread: it may be megabytes) when it changed.
+        cached = self._read_crl(cached_only=True) or await asyncio.to_thread(self._read_crl)
         if cached is None:
             return None
         der, next_update = cached
@@ -203,12 +205,14 @@ class LocalCA:
             self._crl_lock = (loop, asyncio.Lock())
         return self._crl_lock[1]
 
-    def _read_crl(self) -> tuple[bytes, datetime] | None:
+    def _read_crl(self, cached_only: bool = False) -> tuple[bytes, datetime] | None:
         try:
             mtime = self.paths.crl.stat().st_mtime
         except FileNotFoundError:
             return None
         if self._crl_cache is None or self._crl_cache[0] != mtime:
+            if cached_only:
+                return None
             der = self.paths.crl.read_bytes()
             next_update = x509.load_der_x509_crl(der).next_update_utc
             if next_update is None:
