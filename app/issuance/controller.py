@@ -84,6 +84,7 @@ class PickupController(Controller):
         if pickup.is_csr(certificate):
             subject = pickup.x509_of(certificate).subject.rfc4514_string()
             return page(request, FILES, {"subject": subject, "certificate": certificate})
+        pickup.prepare()
         return _form(request, certificate, {"format": "standard"}, {})
 
     @get("/files/{kind:str}")

@@ -1,18 +1,11 @@
-"""The subscriber's key: made in a process pool (off the event loop), its CSR, and the key
-wrapped under the pickup token (HKDF-SHA256 -> AES-256-GCM) so only the token's holder can
-unwrap it."""
+"""The subscriber's key: made in a process pool (app.issuance.cpu, off the event loop), its
+CSR, and the key wrapped under the pickup token (HKDF-SHA256 -> AES-256-GCM) so only the
+token's holder can unwrap it."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
-import ctypes
-import ctypes.util
-import multiprocessing
 import os
-import signal
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -23,12 +16,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.oid import NameOID
 
+from app.issuance import cpu
+
 SALT_SIZE = 16
 NONCE_SIZE = 12
 INFO = b"jcan pickup key v1"
-PR_SET_PDEATHSIG = 1
-
-_pool: ProcessPoolExecutor | None = None
 
 
 class UnwrapError(ValueError):
@@ -58,47 +50,9 @@ def make_key_and_csr(key_size: int, common_name: str) -> KeyMaterial:
     return KeyMaterial(der, csr.public_bytes(serialization.Encoding.PEM))
 
 
-# Key generation is background work: where the worker shares cores with the web tier, the
-# pages come first (a niced process still gets every idle cycle).
-KEY_POOL_NICENESS = 10
-
-
-def _die_with_parent() -> None:
-    """Pool processes end with the worker that started them, even when it is SIGKILLed
-    (Linux prctl PR_SET_PDEATHSIG; elsewhere they end when their pipe closes), and run
-    niced."""
-    with contextlib.suppress(OSError):
-        os.nice(KEY_POOL_NICENESS)
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
-def _executor() -> ProcessPoolExecutor:
-    global _pool
-    if _pool is None:
-        # spawn: a fresh interpreter, not a fork of a process with an event loop and threads.
-        _pool = ProcessPoolExecutor(
-            max_workers=max(1, min(4, os.cpu_count() or 1)),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_die_with_parent,
-        )
-    return _pool
-
-
 async def generate(key_size: int, common_name: str) -> KeyMaterial:
-    """make_key_and_csr in the process pool: the caller's event loop keeps serving."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor(), make_key_and_csr, key_size, common_name)
-
-
-def shutdown() -> None:
-    global _pool
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+    """make_key_and_csr in the background process pool: the caller's event loop keeps serving."""
+    return await cpu.run(cpu.BACKGROUND, make_key_and_csr, key_size, common_name)
 
 
 def _derive(token: str, salt: bytes, context: bytes) -> bytes:

@@ -4,7 +4,6 @@ marks the link used; for the applicant's CSR, the certificate and chain (PEM, .p
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 from cryptography.x509.oid import NameOID
 
 from app.db import utcnow, write_transaction
-from app.issuance import keys, pkcs12
+from app.issuance import cpu, keys, pkcs12
 from app.issuance.tables import CSR, Certificate, PickupToken, WrappedKey
 from app.links import tokens
 
@@ -67,7 +66,10 @@ async def download(
     except keys.UnwrapError as exc:
         raise NotAvailable() from exc
     name = common_name_of(certificate)
-    content = await asyncio.to_thread(
+    # Deriving the file's keys from the PIN holds the GIL for tens of ms (a thread would stall
+    # every other request of this process): a process of the foreground pool builds it.
+    content = await cpu.run(
+        cpu.FOREGROUND,
         pkcs12.build,
         key_der,
         certificate["certificate_pem"].encode(),
@@ -84,6 +86,11 @@ async def download(
             Certificate.id == certificate["id"]
         )
     return Download(content, pkcs12.file_name(name, certificate["serial"]))
+
+
+def prepare() -> None:
+    """The PIN page is open: start a pool process for its download ahead of the PIN."""
+    cpu.warm(cpu.FOREGROUND)
 
 
 def is_csr(certificate: dict[str, Any]) -> bool:

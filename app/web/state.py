@@ -13,7 +13,7 @@ from piccolo.table import Table
 from app import db
 from app.captcha import render as captcha_render
 from app.captcha.service import challenge_key
-from app.issuance import keys
+from app.issuance import cpu
 from app.jobs import JobQueue
 from app.mail.outbox import Outbox
 from app.settings import Settings
@@ -44,7 +44,7 @@ class Services:
         await self.queue.close()
         await db.stop(self.engine)
         captcha_render.shutdown()
-        keys.shutdown()
+        cpu.shutdown()
 
 
 def services(request: Req) -> Services:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from app.issuance import keys, pkcs12
+from app.issuance import cpu, keys, pkcs12
 from app.links.tokens import new_token
 from tests.support.pkcs12 import nss_import, openssl_info
 
@@ -67,7 +67,7 @@ async def test_generate_runs_in_the_process_pool() -> None:
     made = await keys.generate(2048, "Hanako Sato")
     csr = x509.load_pem_x509_csr(made.csr_pem)
     assert csr.subject.rfc4514_string() == "CN=Hanako Sato"
-    keys.shutdown()
+    cpu.shutdown()
 
 
 @pytest.mark.parametrize("fmt", pkcs12.FORMATS)

@@ -49,6 +49,10 @@ class LocalCA:
         # to_thread calls would never run (the web worker hung: 0 answers at 50 connections).
         self._crl_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
+    async def load(self) -> None:
+        """Decrypt the CA's keys now rather than at the first signing (CAError when missing)."""
+        await self._loaded()
+
     async def _loaded(self) -> keystore.Hierarchy:
         if self._hierarchy is None:
             self._hierarchy = await asyncio.to_thread(keystore.load, self.settings)
