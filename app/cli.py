@@ -212,6 +212,9 @@ def worker(settings: Settings, check: bool) -> int:
         return asyncio.run(
             async_check_health(options["redis_settings"], None, options["queue_name"])
         )
+    if settings.jobs.worker_niceness:
+        # Background work: where the worker shares cores with the web tier, pages come first.
+        os.nice(settings.jobs.worker_niceness)
     # uvloop, as under granian: the worker spends its time on Redis, database and SMTP
     # sockets, where uvloop's transports are cheaper than asyncio's (`make bench`).
     asyncio.set_event_loop(uvloop.new_event_loop())

@@ -74,6 +74,9 @@ class JobSettings:
     """REDIS_URL: redis://host:6379/0 enables the arq worker; empty = in-process runner."""
     queue_name: str = "jcan:queue"
     """JOB_QUEUE_NAME: the arq queue shared by the web tier and the worker."""
+    worker_niceness: int = 10
+    """WORKER_NICENESS: `jcan worker` lowers its CPU priority by this much (0-19), so that
+    where it shares cores with the web tier, the pages come first."""
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,11 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "sqlite_path": "SQLITE_PATH",
         "pool_max_size": "DB_POOL_MAX_SIZE",
     },
-    "jobs": {"redis_url": "REDIS_URL", "queue_name": "JOB_QUEUE_NAME"},
+    "jobs": {
+        "redis_url": "REDIS_URL",
+        "queue_name": "JOB_QUEUE_NAME",
+        "worker_niceness": "WORKER_NICENESS",
+    },
     "mail": {
         "backend": "MAIL_BACKEND",
         "mail_from": "MAIL_FROM",
@@ -516,6 +523,8 @@ class Settings:
                 raise SettingsError(f"{_ENV_NAMES['console'][name]} must be at least 1")
         if self.review.approvals not in (1, 2):
             raise SettingsError("REVIEW_APPROVALS must be 1 or 2")
+        if not 0 <= self.jobs.worker_niceness <= 19:
+            raise SettingsError("WORKER_NICENESS must be between 0 and 19")
         if self.review.sla_business_days < 1:
             raise SettingsError("REVIEW_SLA_BUSINESS_DAYS must be at least 1")
         hook = self.webhooks

@@ -10,15 +10,19 @@ TEST_REDIS_URL is never touched (TEST_REDIS_URL only says the real services are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.db import utcnow
+from app.issuance import cpu
 from app.mail.tables import FAILED, PENDING, SENDING, SENT, OutboxMessage
 from tests.drills.services import JCAN, DrillSink, RedisServer, WorkerProcess, wait_until
 from tests.helpers import register
@@ -203,3 +207,29 @@ async def test_r4_sigterm_lets_the_send_under_way_finish_before_the_worker_exits
     await asyncio.sleep(0.5)
     assert copies_of(sink) == [row["message_id"]]
     assert (await the_row())["attempts"] == 1
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+async def test_the_worker_runs_niced_and_its_key_pool_lower_still(spawn_worker: Spawn) -> None:
+    """WORKER_NICENESS lowers `jcan worker`'s CPU priority; the key-generation processes its
+    startup spawns (app.issuance.cpu BACKGROUND) run 10 lower still (nice caps at 19)."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    worker = spawn_worker(WORKER_NICENESS="4")
+    pid = worker.process.pid
+    pool_nice = min(19, base + 4 + cpu.NICENESS[cpu.BACKGROUND])
+
+    def pool_started() -> bool:
+        niceness = []
+        for child in _children(pid):
+            with contextlib.suppress(ProcessLookupError):  # a child that ended meanwhile
+                niceness.append(os.getpriority(os.PRIO_PROCESS, child))
+        return niceness.count(pool_nice) >= cpu.size()
+
+    await wait_until(pool_started, 60, f"the key pool's processes {worker}")
+    assert os.getpriority(os.PRIO_PROCESS, pid) == base + 4
