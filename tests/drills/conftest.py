@@ -80,7 +80,8 @@ async def portal(drill_settings: Any) -> AsyncIterator[Any]:
 
 @pytest.fixture
 def worker_environment(drill_settings: Any) -> Callable[..., dict[str, str]]:
-    """The environment of a `jcan worker` (or any `jcan` command) of this drill."""
+    """The environment of a `jcan worker` (or any `jcan` command) of this drill: the same
+    database, Redis, queue, SMTP sink and CA as the drill's in-process portal."""
 
     def environment(**overrides: str) -> dict[str, str]:
         s = drill_settings
@@ -97,10 +98,27 @@ def worker_environment(drill_settings: Any) -> Callable[..., dict[str, str]]:
             "MAIL_MAX_ATTEMPTS": "8",
             "PICCOLO_CONF": "app.piccolo_conf",
             "LOG_LEVEL": "INFO",
-        }
+        } | ca_environment(s)
         return marked_environment(**(values | overrides))
 
     return environment
+
+
+def ca_environment(settings: Any) -> dict[str, str]:
+    """CA_BACKEND and, for django-ca, the DJANGO_CA_* settings of these settings (the local CA
+    is found under VAR_DIR, which the workers inherit from the test process)."""
+    if settings.ca.backend != "django-ca":
+        return {"CA_BACKEND": settings.ca.backend}
+    dca = settings.django_ca
+    return {
+        "CA_BACKEND": "django-ca",
+        "DJANGO_CA_URL": dca.url,
+        "DJANGO_CA_CA_SERIAL": dca.ca_serial,
+        "DJANGO_CA_USERNAME": dca.username,
+        "DJANGO_CA_PASSWORD": dca.password,
+        "DJANGO_CA_TIMEOUT": str(dca.timeout),
+        "DJANGO_CA_ORDER_TIMEOUT": str(dca.order_timeout),
+    }
 
 
 @pytest.fixture
