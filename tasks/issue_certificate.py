@@ -9,10 +9,11 @@ from typing import Any
 
 from arq.worker import Retry
 
+from app import cpu
 from app.application import states
 from app.application.tables import Application
 from app.db import utcnow
-from app.issuance import cpu, service
+from app.issuance import service
 from app.issuance.ca import select
 from app.issuance.ca.base import CAError, CertificateAuthority, TransientCAError
 from app.issuance.ca.local import LocalCA

@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 
-from app import db
-from app.issuance import cpu
+from app import cpu, db
 from app.jobs import ArqQueue, deserialize, max_tries, redis_settings, serialize
 from app.mail.backends import backend_for
 from app.schema import TABLES

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.oid import NameOID
 
-from app.issuance import cpu
+from app import cpu
 
 SALT_SIZE = 16
 NONCE_SIZE = 12

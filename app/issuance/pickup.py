@@ -12,8 +12,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 from cryptography.x509.oid import NameOID
 
+from app import cpu
 from app.db import utcnow, write_transaction
-from app.issuance import cpu, keys, pkcs12
+from app.issuance import keys, pkcs12
 from app.issuance.tables import CSR, Certificate, PickupToken, WrappedKey
 from app.links import tokens
 

@@ -10,10 +10,8 @@ import jinja2
 from piccolo.engine.base import Engine
 from piccolo.table import Table
 
-from app import db
-from app.captcha import render as captcha_render
+from app import cpu, db
 from app.captcha.service import challenge_key
-from app.issuance import cpu
 from app.jobs import JobQueue
 from app.mail.outbox import Outbox
 from app.settings import Settings
@@ -43,7 +41,6 @@ class Services:
     async def stop(self) -> None:
         await self.queue.close()
         await db.stop(self.engine)
-        captcha_render.shutdown()
         cpu.shutdown()
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from app import cpu
 from app.db import utcnow
-from app.issuance import cpu
 from app.mail.tables import FAILED, PENDING, SENDING, SENT, OutboxMessage
 from tests.drills.services import JCAN, DrillSink, RedisServer, WorkerProcess, wait_until
 from tests.helpers import register

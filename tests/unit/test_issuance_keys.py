@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from app.issuance import cpu, keys, pkcs12
+from app import cpu
+from app.issuance import keys, pkcs12
 from app.links.tokens import new_token
 from tests.support.pkcs12 import nss_import, openssl_info
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from app.issuance import cpu
+from app import cpu
 from app.issuance.ca.local import LocalCA
 from tasks import issue_certificate
 from tasks.worker import shutdown, startup
@@ -24,16 +24,15 @@ async def test_startup_spawns_the_key_pool_loads_the_ca_and_opens_one_http_clien
         ca = issue_certificate._ca(ctx)
         assert isinstance(ca, LocalCA)
         assert ca._hierarchy is not None  # decrypted before any job asked for it
-        pool = cpu._pools[cpu.BACKGROUND]
         for _ in range(100):  # the warm-up's tasks have started the processes
-            if len(pool._processes) == cpu.size():
+            if len(cpu.processes(cpu.BACKGROUND)) == cpu.size():
                 break
             await asyncio.sleep(0.05)
-        assert len(pool._processes) == cpu.size()
+        assert len(cpu.processes(cpu.BACKGROUND)) == cpu.size()
         client = ctx["http_client"]
         assert isinstance(client, httpx.AsyncClient) and not client.is_closed
         assert {**ctx}["http_client"] is client  # what each job's copy of ctx hands on
     finally:
         await shutdown(ctx)
     assert client.is_closed
-    assert cpu.BACKGROUND not in cpu._pools
+    assert cpu.processes(cpu.BACKGROUND) == []
