@@ -6,7 +6,8 @@ Calls (all under DJANGO_CA_URL, Basic auth as DJANGO_CA_USERNAME):
 - revoke: POST api/ca/<ca>/certs/<serial>/revoke/; status: GET api/ca/<ca>/certs/<serial>/.
 - crl: GET crl/<ca>/ (the CRL django-ca publishes: the newest it generated, served from its
   cache; a fresh revocation appears when django-ca regenerates it, e.g. its periodic
-  `generate_crls` task, by default at least daily).
+  `generate_crls` task, by default at least daily), kept in memory for
+  DJANGO_CA_CRL_REFRESH_SECONDS, and served past that while django-ca is unreachable.
 - chain: GET api/ca/<ca>/, then the issuer certificate each CA certificate's AIA caIssuers
   names (fetched from django-ca's issuer view under DJANGO_CA_URL), up to the root.
 
@@ -51,6 +52,7 @@ from app.issuance.ca.base import (
     Status,
     TransientCAError,
 )
+from app.issuance.ca.crl_cache import CrlCache
 from app.issuance.ca.django_ca_request import sign_body
 from app.settings import DjangoCASettings
 
@@ -94,6 +96,7 @@ class DjangoCA:
         self.base = settings.url.rstrip("/")
         self.ca = settings.ca_serial.replace(":", "").upper()
         self._chain: tuple[bytes, ...] | None = None
+        self.crl_cache = CrlCache(self._fetch_crl, self._issuing, settings.crl_refresh_seconds)
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -232,15 +235,19 @@ class DjangoCA:
         )
 
     async def crl(self) -> bytes:
+        """django-ca's CRL, from memory for DJANGO_CA_CRL_REFRESH_SECONDS, and while django-ca is
+        unreachable until its nextUpdate (app.issuance.ca.crl_cache)."""
+        return await self.crl_cache.get()
+
+    async def _fetch_crl(self) -> bytes:
         async with self._client() as client:
             response = await self._call(client, "GET", f"/crl/{self.ca}/")
         if response.status_code >= 400:
             raise CAError(f"django-ca CRL: HTTP {response.status_code}")
-        try:
-            x509.load_der_x509_crl(response.content)
-        except ValueError as error:
-            raise TransientCAError("django-ca served a CRL that is not DER") from error
         return response.content
+
+    async def _issuing(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate((await self.chain())[0])
 
     # -- chain -----------------------------------------------------------------------------
 
