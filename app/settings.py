@@ -303,6 +303,10 @@ class DjangoCASettings:
     order_timeout: float = 60.0
     """DJANGO_CA_ORDER_TIMEOUT: seconds to wait for a signing order to be issued before the
     job is retried later (a retry finds the certificate if it was issued meanwhile)."""
+    crl_refresh_seconds: float = 300.0
+    """DJANGO_CA_CRL_REFRESH_SECONDS: how long the portal serves django-ca's CRL from memory
+    before it asks django-ca again (/ca/crl); while django-ca is unreachable the last good CRL is
+    served until its nextUpdate."""
 
 
 _ENV_NAMES: dict[str, dict[str, str]] = {
@@ -408,6 +412,7 @@ _ENV_NAMES: dict[str, dict[str, str]] = {
         "password": "DJANGO_CA_PASSWORD",
         "timeout": "DJANGO_CA_TIMEOUT",
         "order_timeout": "DJANGO_CA_ORDER_TIMEOUT",
+        "crl_refresh_seconds": "DJANGO_CA_CRL_REFRESH_SECONDS",
     },
 }
 
@@ -546,6 +551,8 @@ class Settings:
         self._validate_ca()
         if self.django_ca.timeout <= 0 or self.django_ca.order_timeout <= 0:
             raise SettingsError("DJANGO_CA_TIMEOUT and DJANGO_CA_ORDER_TIMEOUT must be positive")
+        if self.django_ca.crl_refresh_seconds < 0:
+            raise SettingsError("DJANGO_CA_CRL_REFRESH_SECONDS must not be negative")
         if self.ca.backend == "django-ca":
             needed = (
                 ("DJANGO_CA_URL", self.django_ca.url),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -34,17 +34,27 @@ class Responder:
     key: rsa.RSAPrivateKey
 
 
-def _issuer_hashes(
+def issuer_hashes(
     issuing: x509.Certificate, algorithm: hashes.HashAlgorithm
 ) -> tuple[bytes, bytes]:
     """issuerNameHash and issuerKeyHash of the issuing CA under the request's algorithm."""
     name = hashes.Hash(algorithm)
     name.update(issuing.subject.public_bytes())
     key = hashes.Hash(algorithm)
-    public = issuing.public_key()
-    assert isinstance(public, rsa.RSAPublicKey)
-    key.update(public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1))
+    key.update(_subject_public_key(issuing))
     return name.finalize(), key.finalize()
+
+
+def _subject_public_key(certificate: x509.Certificate) -> bytes:
+    """The BIT STRING of the certificate's subjectPublicKey (what issuerKeyHash hashes)."""
+    public = certificate.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        return public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    if isinstance(public, ec.EllipticCurvePublicKey):  # a django-ca CA may be EC
+        return public.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def make_responder_certificate(
@@ -157,7 +167,7 @@ class OcspResponder:
         except Exception:
             return unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
         responder = await self.responder(now)
-        name_hash, key_hash = _issuer_hashes(responder.issuing, algorithm)
+        name_hash, key_hash = issuer_hashes(responder.issuing, algorithm)
         if (request.issuer_name_hash, request.issuer_key_hash) != (name_hash, key_hash):
             return unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
         status = await self.ca.status(serial)

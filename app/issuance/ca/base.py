@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cryptography import x509
 
@@ -120,3 +120,14 @@ class CertificateAuthority(Protocol):
     async def chain(self) -> tuple[bytes, ...]:
         """The CA certificates (PEM), issuing CA first, root last."""
         ...
+
+
+@runtime_checkable
+class OcspForwarding(Protocol):
+    """A CA that answers OCSP itself (django-ca): the portal's /ocsp forwards to it."""
+
+    async def ocsp(self, request_der: bytes) -> bytes:
+        """The CA's DER OCSPResponse to a DER OCSPRequest."""
+        ...
+
+    async def chain(self) -> tuple[bytes, ...]: ...

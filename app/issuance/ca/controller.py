@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from litestar import Controller, get
 from litestar.response import Response
 
+from app.db import utcnow
 from app.issuance.ca.base import CAError, CertificateAuthority, TransientCAError
 from app.web.types import Req
 
-CRL_MAX_AGE = 3600  # clients may keep the CRL an hour; a revocation shows within it
+CRL_MAX_AGE = 3600  # clients may keep the CRL an hour (never past its nextUpdate)
 CERT_MAX_AGE = 86400
+_last_crl: tuple[bytes, datetime | None] | None = None  # the last CRL served and its nextUpdate
 
 
 def _ca(request: Req) -> CertificateAuthority:
@@ -35,7 +39,7 @@ class CaController(Controller):
         return Response(
             der,
             media_type="application/pkix-crl",
-            headers={"Cache-Control": f"public, max-age={CRL_MAX_AGE}"},
+            headers={"Cache-Control": f"public, max-age={crl_max_age(der, utcnow())}"},
         )
 
     @get("/issuing.crt")
@@ -51,6 +55,18 @@ class CaController(Controller):
             return _certificate((await _ca(request).chain())[-1])
         except CAError as exc:
             return _unavailable(exc)
+
+
+def crl_max_age(der: bytes, now: datetime) -> int:
+    """CRL_MAX_AGE, or less: a cache must not keep a CRL past its nextUpdate. The adapters hand
+    out the same bytes object until the CRL changes, so it is parsed once per CRL."""
+    global _last_crl
+    if _last_crl is None or _last_crl[0] is not der:
+        _last_crl = (der, x509.load_der_x509_crl(der).next_update_utc)
+    next_update = _last_crl[1]
+    if next_update is None:
+        return CRL_MAX_AGE
+    return max(0, min(CRL_MAX_AGE, int((next_update - now).total_seconds())))
 
 
 def _unavailable(exc: CAError) -> Response[bytes]:

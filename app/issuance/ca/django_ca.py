@@ -6,7 +6,9 @@ Calls (all under DJANGO_CA_URL, Basic auth as DJANGO_CA_USERNAME):
 - revoke: POST api/ca/<ca>/certs/<serial>/revoke/; status: GET api/ca/<ca>/certs/<serial>/.
 - crl: GET crl/<ca>/ (the CRL django-ca publishes: the newest it generated, served from its
   cache; a fresh revocation appears when django-ca regenerates it, e.g. its periodic
-  `generate_crls` task, by default at least daily).
+  `generate_crls` task, by default at least daily), kept in memory for
+  DJANGO_CA_CRL_REFRESH_SECONDS, and served past that while django-ca is unreachable.
+- ocsp: POST ocsp/<ca>/cert/ (django-ca's own responder; the portal's /ocsp forwards to it).
 - chain: GET api/ca/<ca>/, then the issuer certificate each CA certificate's AIA caIssuers
   names (fetched from django-ca's issuer view under DJANGO_CA_URL), up to the root.
 
@@ -40,6 +42,7 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from app.issuance.ca.base import (
@@ -51,11 +54,13 @@ from app.issuance.ca.base import (
     Status,
     TransientCAError,
 )
+from app.issuance.ca.crl_cache import CrlCache
 from app.issuance.ca.django_ca_request import sign_body
 from app.settings import DjangoCASettings
 
 TAG_PREFIX = "jcan-"
 MAX_CHAIN = 5
+OCSP_TIMEOUT = 5.0  # an OCSP client waits on the portal: tryLater rather than hang
 
 
 def request_tag(request_id: str) -> str:
@@ -94,6 +99,7 @@ class DjangoCA:
         self.base = settings.url.rstrip("/")
         self.ca = settings.ca_serial.replace(":", "").upper()
         self._chain: tuple[bytes, ...] | None = None
+        self.crl_cache = CrlCache(self._fetch_crl, self._issuing, settings.crl_refresh_seconds)
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -232,14 +238,42 @@ class DjangoCA:
         )
 
     async def crl(self) -> bytes:
+        """django-ca's CRL, from memory for DJANGO_CA_CRL_REFRESH_SECONDS, and while django-ca is
+        unreachable until its nextUpdate (app.issuance.ca.crl_cache)."""
+        return await self.crl_cache.get()
+
+    async def _fetch_crl(self) -> bytes:
         async with self._client() as client:
             response = await self._call(client, "GET", f"/crl/{self.ca}/")
         if response.status_code >= 400:
             raise CAError(f"django-ca CRL: HTTP {response.status_code}")
+        return response.content
+
+    async def _issuing(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate((await self.chain())[0])
+
+    # -- OCSP ------------------------------------------------------------------------------
+
+    async def ocsp(self, request_der: bytes) -> bytes:
+        """django-ca's own answer to a DER OCSP request (its responder for this CA's end-entity
+        certificates, signed by its delegated responder certificate). TransientCAError when it
+        is unreachable, slow (OCSP_TIMEOUT) or answers what is not an OCSP response."""
+        path = f"/ocsp/{self.ca}/cert/"
+        timeout = min(self.settings.timeout, OCSP_TIMEOUT)
+        async with httpx.AsyncClient(base_url=self.base, timeout=timeout) as client:
+            response = await self._call(
+                client,
+                "POST",
+                path,
+                content=request_der,
+                headers={"Content-Type": "application/ocsp-request"},
+            )
+        if response.status_code >= 400:
+            raise TransientCAError(f"django-ca OCSP: HTTP {response.status_code}")
         try:
-            x509.load_der_x509_crl(response.content)
+            ocsp.load_der_ocsp_response(response.content)
         except ValueError as error:
-            raise TransientCAError("django-ca served a CRL that is not DER") from error
+            raise TransientCAError("django-ca answered OCSP with what is not one") from error
         return response.content
 
     # -- chain -----------------------------------------------------------------------------

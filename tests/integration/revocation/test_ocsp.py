@@ -6,12 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,9 +26,8 @@ from app.issuance.ca.base import Revocation
 from app.issuance.ca.local import LocalCA
 from tests.helpers import client_for
 from tests.integration.issuance.conftest import request
-from tests.support.services import free_port
+from tests.integration.revocation.conftest import jcan_serve
 
-JCAN = Path(sys.executable).with_name("jcan")
 Severity = validation.ValidationFindingSeverity
 
 
@@ -60,48 +53,8 @@ def lint_ocsp_response(der: bytes) -> list[str]:
 @pytest.fixture
 def server(settings: Any, tmp_path: Path, client: Any) -> Iterator[str]:
     """`jcan serve` on a free port, on the suite's database and CA directory."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS"))}
-    env.update(
-        APP_ENV="test",
-        VAR_DIR=str(settings.app.var_dir),
-        SQLITE_PATH=str(settings.database.sqlite_path),
-        DATABASE_URL=settings.database.url,
-        REDIS_URL="",
-        BASE_URL=f"http://127.0.0.1:{port}",
-        MAIL_BACKEND="file",
-        MAIL_DIR=str(tmp_path / "mail"),
-        DOCUMENT_KEY="dGVzdC1vbmx5LWRvY3VtZW50LWtleS0zMi1ieXRlcyE",
-        PICCOLO_CONF="app.piccolo_conf",
-    )
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [str(JCAN), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-                time.sleep(0.2)
+    with jcan_serve(settings, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
-        log.close()
 
 
 async def _openssl_ocsp(base: str, folder: Path) -> str:
