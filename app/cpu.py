@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -60,6 +61,11 @@ def _initialise(niceness: int, parent: int) -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    # A parent killed while this interpreter was still starting (importing its main module
+    # takes a second or more on a busy machine) left it an orphan the signal cannot reach:
+    # it would wait on the pool's queue forever.
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 def _exit_with(parent: int) -> None:
@@ -107,3 +113,20 @@ def shutdown() -> None:
     """Stop every pool (app or worker shutdown); they start again on the next use."""
     for kind in list(_pools):
         _pools.pop(kind).shutdown(wait=True, cancel_futures=True)
+
+
+def _end_at_exit() -> None:
+    """At the exit of a process that never shut its pools down (a granian worker leaves
+    through multiprocessing, which joins every child process before it ends: pool processes
+    nobody told to stop kept it waiting forever), end them."""
+    for kind in list(_pools):
+        executor = _pools.pop(kind)
+        for process in list(executor._processes.values()):  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):
+                process.terminate()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+# Run by multiprocessing's exit function (a process it started) and by atexit (any other),
+# before multiprocessing joins the child processes.
+multiprocessing.util.Finalize(None, _end_at_exit, exitpriority=100)

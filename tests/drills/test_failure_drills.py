@@ -233,3 +233,29 @@ async def test_the_worker_runs_niced_and_its_key_pool_lower_still(spawn_worker: 
 
     await wait_until(pool_started, 60, f"the key pool's processes {worker}")
     assert os.getpriority(os.PRIO_PROCESS, pid) == base + 4
+
+
+async def test_a_worker_killed_while_its_key_pool_starts_leaves_no_process(
+    spawn_worker: Spawn,
+) -> None:
+    """SIGKILL while the pool's interpreters are still starting (before they could ask to die
+    with their parent): they notice the orphaning themselves and end, with the tracker."""
+    worker = spawn_worker()
+    pid = worker.process.pid
+    await wait_until(lambda: len(_children(pid)) >= 2, 60, f"the key pool to spawn {worker}")
+    children = _children(pid)
+    worker.send(signal.SIGKILL)
+    assert await worker.exited(5) == -signal.SIGKILL
+
+    def all_gone() -> bool:
+        return not any(Path(f"/proc/{child}").exists() and _alive(child) for child in children)
+
+    await wait_until(all_gone, 60, f"the pool's processes {children} to end")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
