@@ -299,15 +299,20 @@ _SUBJECT_KEYS = {
 }
 
 
+async def company_code_of(application_id: int) -> str:
+    """The 企業コード of the application's company (every certificate event carries it)."""
+    ticket: Any = Application.ticket
+    row = (
+        await Application.select(ticket.company.code)
+        .where(Application.id == application_id)
+        .first()
+    )
+    return str(row["ticket.company.code"]) if row else ""
+
+
 async def _event_data(
     application: dict[str, Any], certificate: x509.Certificate, issued: Issued
 ) -> dict[str, Any]:
-    ticket: Any = Application.ticket
-    company = (
-        await Application.select(ticket.company.code)
-        .where(Application.id == application["id"])
-        .first()
-    )
     return certificate_data(
         serial=format(issued.serial, "x"),
         subject={
@@ -316,7 +321,7 @@ async def _event_data(
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
         pem=issued.certificate_pem.decode(),
-        company_code=str(company["ticket.company.code"]) if company else "",
+        company_code=await company_code_of(int(application["id"])),
         reference=str(application["reference"]),
     )
 
