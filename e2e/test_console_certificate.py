@@ -1,7 +1,8 @@
 """The certificate page in Chromium: approve → the runner issues → the 発行済み tab links to the
 certificate page (serial, pickup waiting, the certificate.issued delivery) → the approver
 re-issues it on the holder's request → the new certificate's page, and a new pickup mail to the
-holder; the old one shows 失効 (再発行による置き換え). Axe-clean at 1280/320."""
+holder; the old one shows 失効 (新しい証明書への切り替え, from its revocation row). Axe-clean
+at 1280/320."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def test_the_certificate_page_and_a_reissue(
     mail = live_server.wait_for_mail(address, count=mails_before + 2, timeout=60)
     assert "発行しました" in mail.subject, mail.subject
     approver.goto(old_url)
-    expect(approver.locator("main")).to_contain_text("再発行による置き換え")
+    expect(approver.locator("main")).to_contain_text("新しい証明書への切り替え")
     expect(approver.get_by_role("button", name="再発行")).to_have_count(0)
     approver.get_by_role("link", name=f"申請 {reference} へ戻る").click()
     expect(approver.locator("h1")).to_contain_text(f"申請 {reference}")

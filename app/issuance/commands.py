@@ -8,6 +8,7 @@ from typing import Any
 
 from app.application.tables import Application
 from app.issuance.tables import Certificate, PickupToken, WrappedKey
+from app.revocation.record import revocation_of
 from app.templating import format_japan_time
 
 
@@ -71,6 +72,15 @@ async def run(args: argparse.Namespace) -> int:
         ("issued", _time(row["issued_at"])),
         ("pickup", await pickup_state(dict(row))),
     ]
+    revocation = await revocation_of(int(row["id"]))
+    if revocation is not None:
+        fields += [
+            ("revoked", _time(revocation["revoked_at"])),
+            ("reason", revocation["reason"]),
+            ("revoked by", revocation["actor"] or "-"),
+        ]
+        if revocation["invalidity_date"] is not None:
+            fields.append(("invalidity date", _time(revocation["invalidity_date"])))
     for name, value in fields:
         print(f"{name}:\t{value}")
     print(row["certificate_pem"], end="")

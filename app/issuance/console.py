@@ -4,7 +4,6 @@ webhook deliveries of its serial, and 「再発行」 (audited views, like the a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from litestar import Controller, get, post
@@ -13,17 +12,18 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from app.application.tables import Application
+from app.application.workflow import Actor
 from app.console.audit.service import record
-from app.console.audit.tables import AuditEvent
 from app.console.guards import current_operator, requires
 from app.console.permissions import Permission, allowed
 from app.console.web import page
 from app.i18n import _
 from app.issuance import reissue as reissuing
 from app.issuance.ca.base import CAError
-from app.issuance.supersede import SUPERSEDED
 from app.issuance.tables import CSR, ISSUED, REQUESTED, REVOKED, Certificate
 from app.issuance.webhooks.operations import list_events
+from app.revocation import rules
+from app.revocation.record import revocation_of
 from app.web.render import INVALID, see_other
 from app.web.security import client_address
 from app.web.state import form_values, services
@@ -51,15 +51,6 @@ def status_label(status: str) -> str:
     }.get(status, status)
 
 
-def revocation_reason_label(reason: str) -> str:
-    return {
-        SUPERSEDED: _("再発行による置き換え"),
-        "key_compromise": _("鍵の危殆化"),
-        "affiliation_changed": _("所属の変更"),
-        "cessation_of_operation": _("利用の終了"),
-    }.get(reason, reason)
-
-
 async def certificates_of(application_id: int) -> list[dict[str, Any]]:
     """An application's certificates, newest first, with their page's address."""
     rows = (
@@ -80,22 +71,17 @@ async def certificates_of(application_id: int) -> list[dict[str, Any]]:
     ]
 
 
-async def _revocation(serial: str) -> dict[str, Any] | None:
-    """When and why it was revoked, from the audit row of the revocation (or re-issue)."""
-    row = (
-        await AuditEvent.select(AuditEvent.action, AuditEvent.at, AuditEvent.details)
-        .where(
-            (AuditEvent.target == f"certificate:{serial}")
-            & AuditEvent.action.is_in(["certificate.revoke", "certificate.reissue"])
-        )
-        .order_by(AuditEvent.seq, ascending=False)
-        .first()
-    )
+async def _revocation(certificate: dict[str, Any]) -> dict[str, Any] | None:
+    """When and why it was revoked: its revocation row (a re-issue writes one too)."""
+    if certificate["status"] != REVOKED:
+        return None
+    row = await revocation_of(int(certificate["id"]))
     if row is None:
         return None
-    details = json.loads(row["details"] or "{}")
-    reason = SUPERSEDED if row["action"] == "certificate.reissue" else details.get("reason", "")
-    return {"at": row["at"], "reason_label": revocation_reason_label(reason)}
+    return {
+        "at": row["revoked_at"],
+        "reason_label": rules.reason_label(row["reason"]),
+    }
 
 
 async def _context(request: Req, certificate: dict[str, Any]) -> dict[str, Any]:
@@ -115,9 +101,7 @@ async def _context(request: Req, certificate: dict[str, Any]) -> dict[str, Any]:
         "certificate": certificate,
         "serial_text": colon_serial(serial),
         "status_label": status_label(certificate["status"]),
-        "revocation": await _revocation(serial)
-        if serial and certificate["status"] == REVOKED
-        else None,
+        "revocation": await _revocation(certificate),
         "key_origin_label": _("申請者の CSR（鍵はこのサービスでは作りません）")
         if certificate["key_origin"] == CSR
         else _("このサービスで生成（PKCS#12 で受け渡し）"),
@@ -138,6 +122,7 @@ async def _context(request: Req, certificate: dict[str, Any]) -> dict[str, Any]:
             for v, label in reissuing.reason_labels()
             if v in open_reasons
         ],
+        "superseded_label": rules.reason_label(rules.Reason.SUPERSEDED),
         "base": f"{BASE}/{certificate['public_id']}",
     }
 
@@ -210,7 +195,7 @@ class CertificatesController(Controller):
                 public_id,
                 values["reason"],
                 values["note"].strip(),
-                actor=current_operator(request).actor,
+                actor=Actor.operator(current_operator(request).id),
                 settings=state.settings,
                 outbox=state.outbox,
                 queue=state.queue,

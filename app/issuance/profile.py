@@ -74,6 +74,26 @@ def organization_identifier(subject: Subject) -> str:
     return f"NTR{subject.country}-{match.group(1)}"  # SBR 7.1.4.2.2 d: national trade register
 
 
+# The short names the portal gives subject attributes (the e-contract events' `subject`): the
+# attributes subject_name() writes.
+SUBJECT_KEYS: dict[x509.ObjectIdentifier, str] = {
+    NameOID.COMMON_NAME: "CN",
+    NameOID.ORGANIZATION_NAME: "O",
+    NameOID.ORGANIZATIONAL_UNIT_NAME: "OU",
+    NameOID.EMAIL_ADDRESS: "E",
+    NameOID.COUNTRY_NAME: "C",
+    NameOID.GIVEN_NAME: "givenName",
+    NameOID.SURNAME: "surname",
+    NameOID.TITLE: "title",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+}
+
+
+def subject_fields(name: x509.Name) -> dict[str, str]:
+    """A certificate's subject by the short names (an unnamed attribute by its dotted OID)."""
+    return {SUBJECT_KEYS.get(a.oid, a.oid.dotted_string): str(a.value) for a in name}
+
+
 def subject_name(subject: Subject) -> x509.Name:
     """C, O, OU, organizationIdentifier, surname, givenName, title, CN, E: written most general
     first, so that RFC 4514 (and Windows) read it E, CN, ..., O, C=JP as JCAN shows it."""
@@ -124,6 +144,14 @@ def key_usage(public_key: CertificatePublicKeyTypes) -> x509.KeyUsage:
     )
 
 
+def extended_key_usages(generation: Generation) -> list[x509.ObjectIdentifier]:
+    """emailProtection, and clientAuth next to it only in the multipurpose generation."""
+    usages = [ExtendedKeyUsageOID.EMAIL_PROTECTION]
+    if generation is Generation.MULTIPURPOSE:
+        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
+    return usages
+
+
 def check_key(public_key: CertificatePublicKeyTypes) -> None:
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise CAError("only RSA subscriber keys are issued")
@@ -157,9 +185,6 @@ def certificate_builder(
     not_before = now.replace(microsecond=0)
     # SBR counts the validity inclusively: notAfter is one second short of the whole days.
     not_after = not_before + timedelta(days=profile.validity_days) - timedelta(seconds=1)
-    usages = [ExtendedKeyUsageOID.EMAIL_PROTECTION]
-    if generation is Generation.MULTIPURPOSE:
-        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
     issuer_ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     where = urls(settings)
     return (
@@ -172,7 +197,7 @@ def certificate_builder(
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(key_usage(public_key), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(extended_key_usages(generation)), critical=False)
         .add_extension(
             x509.SubjectAlternativeName([x509.RFC822Name(subject.email)]), critical=False
         )

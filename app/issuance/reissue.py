@@ -1,7 +1,13 @@
 """「再発行」: a new key and certificate for the same application, the old one revoked as
-superseded. One re-issue per certificate: the conditional UPDATE that supersedes the old one
-decides (two approvers at once → one re-issue), and the new request id is derived from the
-superseded certificate, so each re-issue is idempotent at the CA like the first issue."""
+superseded (its revocation row, open requests and certificate.revoked written by
+app.revocation.record, as a revocation writes them). One re-issue per certificate: the
+conditional UPDATE that revokes the old one decides (two approvers at once, or an ordinary
+revocation at the same time → one of them), and the new request id is derived from the
+superseded certificate, so each re-issue is idempotent at the CA like the first issue.
+
+Not app.revocation.service.revoke: that one ends the application (revoked) and mails the
+holder a revocation notice, while a re-issue keeps the application issued and mails a new
+pickup link."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.application.tables import Application
+from app.application.workflow import Actor
 from app.console.audit.service import record
 from app.db import utcnow
 from app.i18n import _
@@ -16,11 +23,12 @@ from app.issuance import keys
 from app.issuance.ca import select
 from app.issuance.ca.base import CertificateAuthority
 from app.issuance.service import ca_subject, enqueue_issue, insert_request
-from app.issuance.supersede import mark_superseded, revoke_superseded_at_ca
 from app.issuance.tables import GENERATED, ISSUED, Certificate, PickupToken, WrappedKey
 from app.issuance.webhooks.service import Webhooks
 from app.jobs import JobQueue
 from app.mail.outbox import Outbox
+from app.revocation.record import audit_actor, mark_revoked, revoke_at_ca
+from app.revocation.rules import Reason
 from app.settings import Settings
 
 UNCLAIMED = "unclaimed"  # the pickup was not completed and the key was destroyed
@@ -83,7 +91,7 @@ async def reissue(
     reason: str,
     note: str,
     *,
-    actor: str,
+    actor: Actor,
     settings: Settings,
     outbox: Outbox,
     queue: JobQueue | None = None,
@@ -104,22 +112,23 @@ async def reissue(
     subject, _profile = ca_subject(dict(application))
     material = await keys.generate(settings.ca.rsa_key_size, subject.common_name)
     now = utcnow().replace(microsecond=0)
-    await revoke_superseded_at_ca(old, ca or select(settings), now)
+    # The CA first (its CRL re-signed there); the row takes what the CA recorded.
+    recorded = await revoke_at_ca(ca or select(settings), old["serial"], Reason.SUPERSEDED, now)
     request_id = request_id_of(int(application["id"]), int(old["id"]))
-    company = await _company_code(int(application["id"]))
+    reference = str(application["reference"])
     async with Webhooks(outbox).transaction(now) as events:
-        if not await mark_superseded(old, events, company, str(application["reference"])):
+        if not await mark_revoked(old, recorded, actor, events, reference=reference):
             raise Lost(public_id)  # rolls back; the CA's revoke was the winner's too
         new_id = await insert_request(
             events.letters, dict(application), request_id, subject, material, settings
         )
         await record(
             "certificate.reissue",
-            actor=actor,
+            actor=audit_actor(actor),
             target=f"certificate:{old['serial']}",
             client=client,
             details={
-                "application": application["reference"],
+                "application": reference,
                 "reason": reason,
                 "note": note,
                 "request": request_id,
@@ -131,13 +140,3 @@ async def reissue(
     row = await Certificate.select().where(Certificate.id == new_id).first()
     assert row is not None
     return dict(row)
-
-
-async def _company_code(application_id: int) -> str:
-    ticket: Any = Application.ticket
-    row = (
-        await Application.select(ticket.company.code)
-        .where(Application.id == application_id)
-        .first()
-    )
-    return str(row["ticket.company.code"]) if row else ""

@@ -12,7 +12,6 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import NameOID
 from ulid import ULID
 
 from app.application import states, workflow
@@ -24,6 +23,7 @@ from app.application.workflow import Actor
 from app.db import is_unique_violation
 from app.issuance import keys
 from app.issuance.ca.base import CAError, Issued, IssueRequest, Profile, Subject
+from app.issuance.profile import subject_fields
 from app.issuance.tables import (
     CSR,
     GENERATED,
@@ -286,37 +286,27 @@ async def complete(prepared: Prepared, issued: Issued, outbox: Outbox) -> bool:
     return True
 
 
-_SUBJECT_KEYS = {
-    NameOID.COMMON_NAME: "CN",
-    NameOID.ORGANIZATION_NAME: "O",
-    NameOID.ORGANIZATIONAL_UNIT_NAME: "OU",
-    NameOID.EMAIL_ADDRESS: "E",
-    NameOID.COUNTRY_NAME: "C",
-    NameOID.GIVEN_NAME: "givenName",
-    NameOID.SURNAME: "surname",
-    NameOID.TITLE: "title",
-    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
-}
+async def company_code_of(application_id: int) -> str:
+    """The 企業コード of the application's company (every certificate event carries it)."""
+    ticket: Any = Application.ticket
+    row = (
+        await Application.select(ticket.company.code)
+        .where(Application.id == application_id)
+        .first()
+    )
+    return str(row["ticket.company.code"]) if row else ""
 
 
 async def _event_data(
     application: dict[str, Any], certificate: x509.Certificate, issued: Issued
 ) -> dict[str, Any]:
-    ticket: Any = Application.ticket
-    company = (
-        await Application.select(ticket.company.code)
-        .where(Application.id == application["id"])
-        .first()
-    )
     return certificate_data(
         serial=format(issued.serial, "x"),
-        subject={
-            _SUBJECT_KEYS.get(a.oid, a.oid.dotted_string): str(a.value) for a in certificate.subject
-        },
+        subject=subject_fields(certificate.subject),
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
         pem=issued.certificate_pem.decode(),
-        company_code=str(company["ticket.company.code"]) if company else "",
+        company_code=await company_code_of(int(application["id"])),
         reference=str(application["reference"]),
     )
 

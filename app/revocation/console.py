@@ -96,6 +96,24 @@ async def _one(
     return page(request, ONE, context, operator=current_operator(request), status=status)
 
 
+async def _revoke(
+    request: Req, certificate_id: int, choice: rules.Choice, request_id: int
+) -> service.Outcome:
+    """The signed-in operator revokes for this request (either route of the console)."""
+    s = services(request)
+    return await service.revoke(
+        certificate_id,
+        choice.reason.value,
+        Actor.operator(current_operator(request).id),
+        choice.invalidity_date,
+        settings=s.settings,
+        outbox=s.outbox,
+        ca=request.app.state.ca,
+        request_id=request_id,
+        client=client_address(request, s.settings.security.trusted_proxy),
+    )
+
+
 class RevocationConsoleController(Controller):
     path = "/revocations"
 
@@ -110,26 +128,14 @@ class RevocationConsoleController(Controller):
 
     @post("/{request_number:str}/revoke", guards=REVOKE)
     async def revoke(self, request: Req, request_number: FromPath[str]) -> Response[Any]:
-        s = services(request)
         row = await _request(request_number)
         values = await form_values(request)
         choice, errors = rules.check_choice(values, utcnow(), operator=True)
         if choice is None:
             return await _one(request, row, values, errors, status=INVALID)
         if row["status"] == PENDING:
-            operator = current_operator(request)
             try:
-                await service.revoke(
-                    row["certificate"],
-                    choice.reason.value,
-                    Actor.operator(operator.id),
-                    choice.invalidity_date,
-                    settings=s.settings,
-                    outbox=s.outbox,
-                    ca=request.app.state.ca,
-                    request_id=row["id"],
-                    client=client_address(request, s.settings.security.trusted_proxy),
-                )
+                await _revoke(request, row["certificate"], choice, row["id"])
             except (CAError, service.NotRevocable):
                 log.exception("revocation %s: the CA did not revoke", request_number)
                 return see_other(f"/console/revocations/{request_number}?notice=ca_failed")
@@ -183,17 +189,7 @@ class PaperRevocationController(Controller):
             certificate, choice, requester, verification, operator.id, s.settings
         )
         try:
-            await service.revoke(
-                certificate["id"],
-                choice.reason.value,
-                Actor.operator(operator.id),
-                choice.invalidity_date,
-                settings=s.settings,
-                outbox=s.outbox,
-                ca=request.app.state.ca,
-                request_id=received.id,
-                client=client_address(request, s.settings.security.trusted_proxy),
-            )
+            await _revoke(request, certificate["id"], choice, received.id)
         except (CAError, service.NotRevocable):
             log.exception("paper revocation %s: the CA did not revoke", received.number)
             return see_other(f"/console/revocations-paper?failed={received.number}")

@@ -1,6 +1,7 @@
 """Revoking a certificate: the CA first (idempotent), then one transaction that moves the
-certificate and its application to revoked, mails the holder (and the agent), announces
-certificate.revoked and writes one audit row. Exactly once: a conditional UPDATE decides."""
+certificate and its application to revoked, writes its revocation row, mails the holder (and
+the agent), announces certificate.revoked and writes one audit row. Exactly once: a
+conditional UPDATE decides (app.revocation.record, shared with the re-issue)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,20 @@ from cryptography import x509
 
 from app.application import states, workflow
 from app.application.tables import Application
-from app.application.workflow import Actor, ActorKind
+from app.application.workflow import Actor
 from app.console.audit.service import record
 from app.db import utcnow
 from app.issuance.ca import select
-from app.issuance.ca.base import CertificateAuthority, CertStatus
-from app.issuance.ca.base import Revocation as CaRevocation
+from app.issuance.ca.base import CertificateAuthority
 from app.issuance.tables import ISSUED, Certificate
 from app.issuance.tables import REVOKED as CERT_REVOKED
-from app.issuance.webhooks.service import REVOKED as EVENT_REVOKED
-from app.issuance.webhooks.service import Webhooks, certificate_data, iso_utc
+from app.issuance.webhooks.service import Webhooks, iso_utc
 from app.mail.outbox import Letters, Outbox
 from app.registration.form import AGENT
-from app.registration.tables import Company, Registration
+from app.registration.tables import Registration
 from app.revocation import rules
-from app.revocation.tables import PENDING, REVOKED, Revocation, RevocationRequest
+from app.revocation.record import Recorded, audit_actor, mark_revoked, revocation_of, revoke_at_ca
+from app.revocation.tables import RevocationRequest
 from app.settings import Settings
 
 
@@ -39,11 +39,6 @@ class Outcome:
     revoked_now: bool  # False: it had been revoked already (a race or a retry)
     revoked_at: datetime
     reason: str
-
-
-def audit_actor(actor: Actor) -> str:
-    """How the audit log names who revoked: operator:<id>, system:<job>, or the kind."""
-    return f"{actor.kind.value}:{actor.id}" if actor.id else actor.kind.value
 
 
 def email_of(certificate: x509.Certificate) -> str:
@@ -81,105 +76,57 @@ async def revoke(
     audits. TransientCAError propagates (the job retries)."""
     row = await certificate_row(certificate_id)
     now = utcnow().replace(microsecond=0)
-    flag = rules.flag_of(reason)
-    if flag is not x509.ReasonFlags.key_compromise:
-        invalidity_date = None
-    ca = ca or select(settings)
-    serial = int(row["serial"], 16)
-    await ca.revoke(CaRevocation(serial, flag, now, invalidity_date))
-    # The CA's record is the truth (a racing call may have reached it first with its reason).
-    status = await ca.status(serial)
-    if status.status is CertStatus.REVOKED and status.revoked_at is not None:
-        now, reason = status.revoked_at, rules.reason_of_flag(status.reason)
-        invalidity_date = status.invalidity_date
-    async with Webhooks(outbox).transaction(now) as events:
-        moved = (
-            await Certificate.update({Certificate.status: CERT_REVOKED})
-            .where((Certificate.id == certificate_id) & (Certificate.status == ISSUED))
-            .returning(Certificate.id)
-        )
-        if not moved:
-            done = await Revocation.select().where(Revocation.certificate == certificate_id).first()
-            return Outcome(
-                False, done["revoked_at"] if done else now, done["reason"] if done else reason
-            )
-        await Revocation.insert(
-            Revocation(
-                certificate=certificate_id,
-                request=request_id,
-                reason=reason,
-                revoked_at=now,
-                invalidity_date=invalidity_date,
-                actor=audit_actor(actor),
-            )
-        )
-        await _close_requests(certificate_id, actor, now)
+    recorded = await revoke_at_ca(
+        ca or select(settings), row["serial"], reason, now, invalidity_date
+    )
+    async with Webhooks(outbox).transaction(recorded.revoked_at) as events:
         application = await Application.select().where(Application.id == row["application"]).first()
         assert application is not None
+        reference = application["reference"] or ""
+        if not await mark_revoked(
+            row, recorded, actor, events, reference=reference, request_id=request_id
+        ):
+            done = await revocation_of(certificate_id)
+            return Outcome(
+                False,
+                done["revoked_at"] if done else recorded.revoked_at,
+                done["reason"] if done else recorded.reason,
+            )
         if application["status"] == states.ISSUED:
             await workflow.move(
-                dict(application), states.REVOKED, actor, rules.reason_label(reason)
+                dict(application), states.REVOKED, actor, rules.reason_label(recorded.reason)
             )
-        context = await _mail(row, dict(application), reason, now, request_id, events.letters)
-        await events.announce(
-            EVENT_REVOKED,
-            certificate_data(
-                serial=row["serial"],
-                subject=row["subject"],
-                not_before=row["not_before"],
-                not_after=row["not_after"],
-                pem=row["certificate_pem"],
-                company_code=context["company_code"],
-                reference=application["reference"] or "",
-                revoked_at=iso_utc(now),
-                reason=None if reason == rules.Reason.NONE else reason,
-            ),
-        )
+        number = await _mail(row, dict(application), recorded, request_id, events.letters)
         await record(
             "certificate.revoke",
             actor=audit_actor(actor),
             target=f"certificate:{row['serial']}",
             client=client,
             details={
-                "application": application["reference"] or "",
-                "reason": reason,
-                "invalidity_date": iso_utc(invalidity_date) if invalidity_date else "",
-                "request": context["request_number"],
+                "application": reference,
+                "reason": recorded.reason,
+                "invalidity_date": iso_utc(recorded.invalidity_date)
+                if recorded.invalidity_date
+                else "",
+                "request": number,
             },
-            now=now,
+            now=recorded.revoked_at,
         )
-    return Outcome(True, now, reason)
-
-
-async def _close_requests(certificate_id: int, actor: Actor, now: datetime) -> None:
-    """Every open request of this certificate is answered by this revocation."""
-    decided_by = int(actor.id) if actor.kind is ActorKind.OPERATOR else None
-    await RevocationRequest.update(
-        {
-            RevocationRequest.status: REVOKED,
-            RevocationRequest.decided_at: now,
-            RevocationRequest.decided_by: decided_by,
-        }
-    ).where(
-        (RevocationRequest.certificate == certificate_id) & (RevocationRequest.status == PENDING)
-    )
+    return Outcome(True, recorded.revoked_at, recorded.reason)
 
 
 async def _mail(
     row: dict[str, Any],
     application: dict[str, Any],
-    reason: str,
-    now: datetime,
+    recorded: Recorded,
     request_id: int | None,
     letters: Letters,
-) -> dict[str, Any]:
+) -> str:
+    """The revocation notice to the holder (and the agent); the request's number ("" without)."""
     registration = (
         await Registration.select().where(Registration.id == application["registration"]).first()
     )
     assert registration is not None
-    company = (
-        await Company.select(Company.code).where(Company.id == registration["company"]).first()
-    )
     number = ""
     if request_id is not None:
         found = (
@@ -192,11 +139,10 @@ async def _mail(
     context = {
         "serial": row["serial"],
         "subject": row["subject"],
-        "revoked_at": rules.jst(now),
-        "reason": rules.reason_label(reason),
+        "revoked_at": rules.jst(recorded.revoked_at),
+        "reason": rules.reason_label(recorded.reason),
         "reference": application["reference"] or "",
         "request_number": number,
-        "company_code": company["code"] if company else "",
     }
     recipients = [holder] if holder else []
     agent = registration["email"]
@@ -204,4 +150,4 @@ async def _mail(
         recipients.append(agent)
     for recipient in recipients:
         await letters.add("certificate_revoked", recipient, context)
-    return context
+    return number

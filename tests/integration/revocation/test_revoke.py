@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography import x509
 
 from app.application.tables import Application, StatusChange
@@ -17,7 +18,7 @@ from app.console.guards import CurrentOperator
 from app.console.review.form import Decision
 from app.console.review.rules import Action
 from app.console.review.service import act
-from app.db import utcnow
+from app.db import is_unique_violation, utcnow
 from app.issuance.ca import select
 from app.issuance.ca.base import CertStatus
 from app.issuance.tables import Certificate
@@ -139,6 +140,19 @@ async def test_racing_revocations_revoke_once(client: Any, smtp_sink: Any, servi
     await wait_for_mail(smtp_sink, HOLDER, count=4)
     await asyncio.sleep(0.5)
     assert len(smtp_sink.to(HOLDER)) == 4
+
+
+async def test_a_certificate_has_one_revocation_row(
+    client: Any, smtp_sink: Any, services: Any
+) -> None:
+    """The UNIQUE behind the conditional UPDATE: a second row for the certificate is refused."""
+    certificate = await issued_certificate(client, smtp_sink, services)
+    await _revoke(services, certificate, "none", Actor.system("test"))
+    second = Revocation(certificate=certificate["id"], reason="superseded", revoked_at=utcnow())
+    with pytest.raises(Exception) as raised:
+        await Revocation.insert(second)
+    assert is_unique_violation(raised.value), raised.value
+    assert await Revocation.count().where(Revocation.certificate == certificate["id"]) == 1
 
 
 async def test_no_reason_omits_the_reason_code(
