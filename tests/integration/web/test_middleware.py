@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cryptography.x509 import ocsp
 from litestar.routes import HTTPRoute
 
 from app.web import security
@@ -42,8 +43,13 @@ def assert_security_headers(response: Any, where: str) -> None:
     elif content_type.startswith(PUBLIC_PKI_TYPES):
         # The CRL, the CA certificates and OCSP answers are public and meant to be cached
         # (their handler says for how long); the hook keeps a handler's own Cache-Control.
+        # An unsuccessful OCSP answer (no or a garbled request here) is never stored.
         cache = response.headers.get_list("cache-control")
-        assert cache and "no-store" not in cache[0], where
+        unsuccessful = content_type.startswith("application/ocsp-response") and (
+            ocsp.load_der_ocsp_response(response.content).response_status
+            is not ocsp.OCSPResponseStatus.SUCCESSFUL
+        )
+        assert cache and ("no-store" in cache[0]) is unsuccessful, where
     else:
         assert response.headers.get_list("cache-control") == ["no-store"], where
 
