@@ -23,6 +23,7 @@ from app.mail.tables import OutboxMessage
 from app.registration.companies import add_company, issue_tickets
 from app.registration.tables import Registration
 from app.schema import TABLES
+from app.settings import DjangoCASettings
 
 BASE_URL = "http://testserver.local"
 
@@ -473,3 +474,16 @@ async def submitted(client: Any, smtp_sink: Any, applicant_type: str = "self", *
     )
     assert row is not None
     return str(row["reference"])
+
+
+def django_ca_settings(server: Any) -> DjangoCASettings:
+    """The portal's DJANGO_CA_* settings for the suite's django-ca server
+    (tests.support.django_ca): its URL, CA, API user, and the suite's timeouts."""
+    return DjangoCASettings(
+        url=f"{server.url}/django_ca",
+        ca_serial=server.ca_serial,
+        username=server.username,
+        password=server.password,
+        timeout=10.0,
+        order_timeout=30.0,
+    )

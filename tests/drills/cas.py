@@ -12,6 +12,7 @@ import httpx
 from app.issuance.ca.django_ca import request_tag
 from app.issuance.ca.tables import LocalCaCertificate
 from app.settings import DjangoCASettings
+from tests.helpers import django_ca_settings
 
 BACKENDS = ("local", "django-ca")
 
@@ -68,14 +69,7 @@ def with_ca(settings: Any, backend: str, server: Any = None) -> Any:
     """These settings with CA_BACKEND=backend (and DJANGO_CA_* of the running server)."""
     settings = replace(settings, ca=replace(settings.ca, backend=backend))
     if backend == "django-ca":
-        dca = DjangoCASettings(
-            url=f"{server.url}/django_ca",
-            ca_serial=server.ca_serial,
-            username=server.username,
-            password=server.password,
-            timeout=10.0,
-            order_timeout=30.0,
-        )
+        dca = django_ca_settings(server)
         settings = replace(settings, django_ca=dca)
     return settings
 

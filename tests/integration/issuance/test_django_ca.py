@@ -32,6 +32,7 @@ from app.issuance.ca.base import (
 from app.issuance.ca.django_ca import DjangoCA, request_tag
 from app.issuance.ca.django_ca_request import sign_body
 from app.settings import DjangoCASettings
+from tests.helpers import django_ca_settings
 from tests.support.services import TEST_DATABASE_URL, free_port
 
 pytestmark = pytest.mark.skipif(
@@ -54,14 +55,7 @@ LAWYER = Subject(
 
 @pytest.fixture(scope="module")
 def dca_settings(django_ca_server: Any) -> DjangoCASettings:
-    return DjangoCASettings(
-        url=f"{django_ca_server.url}/django_ca",
-        ca_serial=django_ca_server.ca_serial,
-        username=django_ca_server.username,
-        password=django_ca_server.password,
-        timeout=10.0,
-        order_timeout=30.0,
-    )
+    return django_ca_settings(django_ca_server)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from app.mail.tables import OutboxMessage
 from app.settings import DjangoCASettings
 from tasks.issue_certificate import issue_certificate, outbox_for
 from tasks.registry import JOBS
-from tests.helpers import submitted, text_body
+from tests.helpers import django_ca_settings, submitted, text_body
 from tests.integration.issuance.issuance_helpers import (
     approve,
     certificates,
@@ -52,14 +52,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def dca_settings(django_ca_server: Any) -> DjangoCASettings:
-    return DjangoCASettings(
-        url=f"{django_ca_server.url}/django_ca",
-        ca_serial=django_ca_server.ca_serial,
-        username=django_ca_server.username,
-        password=django_ca_server.password,
-        timeout=10.0,
-        order_timeout=30.0,
-    )
+    return django_ca_settings(django_ca_server)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from app.issuance.ca.base import Revocation, TransientCAError
 from app.issuance.ca.django_ca import DjangoCA
 from app.settings import DjangoCASettings
-from tests.helpers import client_for
+from tests.helpers import client_for, django_ca_settings
 from tests.integration.issuance.test_django_ca import request
 from tests.integration.revocation.conftest import jcan_serve
 from tests.integration.revocation.test_ocsp import lint_ocsp_response
@@ -44,14 +44,7 @@ OCSP_REQUEST = {"Content-Type": "application/ocsp-request"}
 
 @pytest.fixture(scope="module")
 def dca_settings(django_ca_server: Any) -> DjangoCASettings:
-    return DjangoCASettings(
-        url=f"{django_ca_server.url}/django_ca",
-        ca_serial=django_ca_server.ca_serial,
-        username=django_ca_server.username,
-        password=django_ca_server.password,
-        timeout=10.0,
-        order_timeout=30.0,
-    )
+    return django_ca_settings(django_ca_server)
 
 
 @pytest.fixture
