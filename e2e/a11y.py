@@ -87,17 +87,13 @@ def assert_no_horizontal_scroll(page: Page, label: str) -> None:
 
 
 TEXT_SCALE = 2.0  # WCAG 1.4.4: text resized to 200 %
-_ENLARGE_TEXT = """(() => {
-  const size = () => document.documentElement.style.setProperty('font-size', '%s%%');
-  if (document.documentElement) size();
-  document.addEventListener('DOMContentLoaded', size);
-})()"""
+_ENLARGE_TEXT = "document.documentElement.style.setProperty('font-size', '%s%%')"
 
 
 def enlarge_text(page: Page, scale: float = TEXT_SCALE) -> None:
-    """Resize text only, as a browser's font-size setting does: the root font size, on
-    every document the page loads from now on (htmx swaps keep the <html> element)."""
-    page.add_init_script(_ENLARGE_TEXT % round(scale * 100))
+    """Resize text only, as a browser's font-size setting does (the root font size), on the
+    document shown."""
+    page.evaluate(_ENLARGE_TEXT % round(scale * 100))
 
 
 def clipped_elements(page: Page) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.a11y import (
-    TEXT_SCALE,
     assert_no_horizontal_scroll,
     assert_text_resizes,
     axe_violations,
@@ -53,10 +52,6 @@ from e2e.steps_registration import (
 )
 
 State = Callable[[Page, LiveServer], None]
-# The 200 % text size applied to the document already shown (enlarge_text covers later loads).
-ENLARGE_NOW = (
-    f"document.documentElement.style.setProperty('font-size', '{round(TEXT_SCALE * 100)}%')"
-)
 
 
 def new_address() -> str:
@@ -297,8 +292,7 @@ def test_page_has_no_axe_violations_reflows_and_keeps_text_at_200_percent(
     assert page.evaluate("window.innerWidth") == NARROW["width"]
     assert_no_horizontal_scroll(page, state)
     page.set_viewport_size(DESKTOP)
-    enlarge_text(page)  # for any document the checks below might load
-    page.evaluate(ENLARGE_NOW)
+    enlarge_text(page)
     assert page.evaluate("window.innerWidth") == DESKTOP["width"]
     assert_text_resizes(page, state)
 

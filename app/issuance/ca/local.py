@@ -195,7 +195,7 @@ class LocalCA:
     async def _fresh_crl(self) -> bytes | None:
         # The file unchanged since it was read (one stat, in the loop): the copy in memory;
         # read anew (in a thread: it may be megabytes) when it changed.
-        cached = self._read_crl(cached_only=True) or await asyncio.to_thread(self._read_crl)
+        cached = self._cached_crl() or await asyncio.to_thread(self._read_crl)
         if cached is None:
             return None
         der, next_update = cached
@@ -209,14 +209,25 @@ class LocalCA:
             self._crl_lock = (loop, asyncio.Lock())
         return self._crl_lock[1]
 
-    def _read_crl(self, cached_only: bool = False) -> tuple[bytes, datetime] | None:
+    def _crl_mtime(self) -> float | None:
         try:
-            mtime = self.paths.crl.stat().st_mtime
+            return self.paths.crl.stat().st_mtime
         except FileNotFoundError:
             return None
+
+    def _cached_crl(self) -> tuple[bytes, datetime] | None:
+        """The CRL in memory while the file is the one it was read from (one stat), else None."""
+        mtime = self._crl_mtime()
+        if mtime is None or self._crl_cache is None or self._crl_cache[0] != mtime:
+            return None
+        return self._crl_cache[1], self._crl_cache[2]
+
+    def _read_crl(self) -> tuple[bytes, datetime] | None:
+        """The CRL file and its nextUpdate (read again only when the file changed)."""
+        mtime = self._crl_mtime()
+        if mtime is None:
+            return None
         if self._crl_cache is None or self._crl_cache[0] != mtime:
-            if cached_only:
-                return None
             der = self.paths.crl.read_bytes()
             next_update = x509.load_der_x509_crl(der).next_update_utc
             if next_update is None:
