@@ -10,7 +10,6 @@ from typing import Any
 from arq.worker import Retry
 
 from app import cpu
-from app.application import states
 from app.application.tables import Application
 from app.db import utcnow
 from app.issuance import service
@@ -86,19 +85,19 @@ async def issue_certificate(ctx: dict[str, Any], application_id: int) -> str:
 
 
 async def relay_issuance(ctx: dict[str, Any]) -> int:
-    """Approved applications not issued yet: enqueue their job (the job id keeps one at a
-    time), so issuing never depends on the enqueue after the approval. A worker killed mid-job
-    leaves its job id taken in Redis until arq's job timeout: a request stored longer ago than
-    ISSUE_RETRY_SECONDS gets a job id of its own (the job is idempotent)."""
+    """Approved applications not issued yet (up to service.RELAY_BATCH, oldest first): enqueue
+    their job (the job id keeps one at a time), so issuing never depends on the enqueue after
+    the approval. A worker killed mid-job leaves its job id taken in Redis until arq's job
+    timeout: a request stored longer ago than ISSUE_RETRY_SECONDS gets a job id of its own (the
+    job is idempotent)."""
     settings: Settings = ctx["settings"]
     now = ctx.get("now") or utcnow()
     stale = await service.stale_requests(now - timedelta(seconds=settings.issuance.retry_seconds))
-    rows = await Application.select(Application.id).where(Application.status == states.APPROVED)
-    for row in rows:
-        application_id = int(row["id"])
+    waiting = await service.awaiting_issue()
+    for application_id in waiting:
         suffix = ""
         if application_id in stale:
             suffix = f":retry-{int(now.timestamp()) // settings.issuance.retry_seconds}"
             log.info("issuing of application %s is retried (%s)", application_id, suffix)
         await service.enqueue_issue(ctx["queue"], application_id, suffix)
-    return len(rows)
+    return len(waiting)

@@ -56,6 +56,22 @@ async def enqueue_issue(queue: JobQueue, application_id: int, suffix: str = "") 
     await queue.enqueue(ISSUE_CERTIFICATE, application_id, job_id=job_id)
 
 
+# Approvals the relay enqueues per run, oldest first: a backlog (the CA away for hours) is
+# worked off over several runs instead of one burst of Redis round trips and jobs.
+RELAY_BATCH = 1000
+
+
+async def awaiting_issue(limit: int = RELAY_BATCH) -> list[int]:
+    """The oldest `limit` approved applications (not issued yet), by id."""
+    rows = (
+        await Application.select(Application.id)
+        .where(Application.status == states.APPROVED)
+        .order_by(Application.id)
+        .limit(limit)
+    )
+    return [int(row["id"]) for row in rows]
+
+
 async def stale_requests(before: datetime) -> set[int]:
     """Applications whose stored request is still without its certificate since `before`."""
     rows = await Certificate.select(Certificate.application).where(

@@ -462,8 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         app_mb = peak_rss_mb(stack.app_worker_pid())
         helpers_mb = sum(peak_rss_mb(pid) for pid in children(stack.app_worker_pid()))
         signin_row(report, bench)
-        # Before the review's 100,000 applications, whose 80,000 approved ones (no approval
-        # recorded) the issuing relay would queue as no-op jobs.
+        # Before the review's 100,000 applications (the worker's rows with a small database).
         issue_rows.add(report, bench, WARM_UP_SECONDS)
         review_rows(report, bench, bare_rps)
         mail_row(report, stack)

@@ -137,3 +137,28 @@ async def test_jcan_certificates_list_and_show(client: Any, smtp_sink: Any, serv
     assert "BEGIN CERTIFICATE" in shown.stdout
     missing = await asyncio.to_thread(jcan, "certificates", "show", "abcdef")
     assert missing.returncode == 1
+
+
+async def test_the_relay_takes_the_oldest_approvals_a_batch_at_a_time(
+    client: Any, smtp_sink: Any, services: Any
+) -> None:
+    from app.application.tables import Application
+    from tests.helpers import submitted
+
+    references = [
+        await submitted(
+            client, smtp_sink, email=f"relay{n}@example.com", ticket_number=client.tickets[n]
+        )
+        for n in range(3)
+    ]
+    # Approved as the console would leave them before the enqueue (none is issued here).
+    await Application.update({Application.status: "approved"}).where(
+        Application.reference.is_in(references)
+    )
+    rows = await Application.select(Application.id).order_by(Application.id)
+    ids = [int(row["id"]) for row in rows]
+    assert len(ids) == 3
+    assert await service.awaiting_issue(limit=2) == ids[:2]
+    assert await service.awaiting_issue() == ids
+    await Application.update({Application.status: "issued"}).where(Application.id == ids[0])
+    assert await service.awaiting_issue(limit=2) == ids[1:]
