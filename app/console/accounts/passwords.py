@@ -7,7 +7,6 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from app.i18n import _
 
@@ -25,7 +24,11 @@ def _dummy_hash() -> str:
 
 @cache
 def common_passwords() -> frozenset[str]:
-    """zxcvbn's list of the 30,000 most common passwords (from leaked password sets)."""
+    """zxcvbn's list of the 30,000 most common passwords (from leaked password sets).
+    Imported on first use: its module holds every word list zxcvbn has (12 MB), and only a
+    process where an operator chooses a password needs one of them."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
