@@ -72,12 +72,27 @@ async def issue_certificate(ctx: dict[str, Any], application_id: int) -> str:
         return "nothing to issue"
     if prepared.certificate["status"] != "requested":
         return "issued already"
+    settings: Settings = ctx["settings"]
+    certificate_id = int(prepared.certificate["id"])
+    lapse = timedelta(seconds=settings.issuance.retry_seconds)
+    if not await service.lease_ca_call(certificate_id, ctx.get("now") or utcnow(), lapse):
+        # Another run is asking the CA for this request right now: look again later (its
+        # certificate will be stored by then, or its lease lapsed).
+        delay = backoff(int(ctx.get("job_try", 1)))
+        log.info(
+            "the CA is being asked for %s by another run, again in %.0f s", application_id, delay
+        )
+        raise Retry(defer=delay)
     try:
         issued = await _ca(ctx).issue(prepared.request)
     except TransientCAError as exc:
+        await service.release_ca_call(certificate_id)
         delay = backoff(int(ctx.get("job_try", 1)))
         log.warning("CA unavailable for %s (%s), retry in %.0f s", application_id, exc, delay)
         raise Retry(defer=delay) from exc
+    except BaseException:
+        await service.release_ca_call(certificate_id)
+        raise
     # A worker that dies here reruns the job: the same request id, the same certificate.
     done = await service.complete(prepared, issued, outbox)
     log.info("certificate %x issued for application %s", issued.serial, application_id)

@@ -80,6 +80,32 @@ async def stale_requests(before: datetime) -> set[int]:
     return {int(r["application"]) for r in rows}
 
 
+async def lease_ca_call(certificate_id: int, now: datetime, lapse: timedelta) -> bool:
+    """Take the right to ask the CA for this stored request: True for one caller at a time
+    (a conditional UPDATE), so two runs of the job at once ask the CA once instead of both
+    signing. A caller that died holding it (SIGKILL mid-call) leaves it to lapse: after
+    `lapse` (ISSUE_RETRY_SECONDS, after which the relay counts a request as abandoned), the
+    next caller asks again with the same request id, and the CA's idempotency returns what it
+    signed."""
+    taken = (
+        await Certificate.update({Certificate.ca_asked_at: now})
+        .where(
+            (Certificate.id == certificate_id)
+            & (Certificate.status == REQUESTED)
+            & (Certificate.ca_asked_at.is_null() | (Certificate.ca_asked_at <= now - lapse))
+        )
+        .returning(Certificate.id)
+    )
+    return bool(taken)
+
+
+async def release_ca_call(certificate_id: int) -> None:
+    """The CA call failed (to be retried): the next caller need not wait for the lapse."""
+    await Certificate.update({Certificate.ca_asked_at: None}).where(
+        (Certificate.id == certificate_id) & (Certificate.status == REQUESTED)
+    )
+
+
 @dataclass(frozen=True)
 class Prepared:
     certificate: dict[str, Any]  # the certificate row as stored

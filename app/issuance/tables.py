@@ -39,6 +39,9 @@ class Certificate(Table, tablename="certificate"):
     issued_at = Timestamptz(null=True, default=None)
     picked_up_at = Timestamptz(null=True, default=None)
     pickup_mail = Integer(null=True, default=None)  # the held outbox row, released at issue
+    # When a job last took the right to ask the CA for this request (one caller at a time:
+    # app.issuance.service.lease_ca_call); cleared when that call failed.
+    ca_asked_at = Timestamptz(null=True, default=None)
 
 
 class PickupToken(TokenColumns, Table, tablename="certificate_pickup"):

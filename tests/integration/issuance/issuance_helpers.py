@@ -4,6 +4,8 @@ context, the pickup mail's link."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from app.application.tables import Application
@@ -22,6 +24,27 @@ async def approved(client: Any, smtp_sink: Any, services: Any) -> dict[str, Any]
     """An application submitted by its applicant and approved by an approver (which queues
     issue_certificate after the commit); the application row as approved."""
     return await approve(await submitted(client, smtp_sink), services)
+
+
+class _Deaf:
+    async def enqueue(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@contextlib.asynccontextmanager
+async def no_queue(services: Any) -> AsyncIterator[None]:
+    """Inside: nothing listens to the queue (an approval's issuing job is the test's to run)."""
+    queue, services.queue = services.queue, _Deaf()
+    try:
+        yield
+    finally:
+        services.queue = queue
+
+
+async def approved_without_job(client: Any, smtp_sink: Any, services: Any) -> dict[str, Any]:
+    """Approved while no queue listens: the issuing job is the test's to run."""
+    async with no_queue(services):
+        return await approved(client, smtp_sink, services)
 
 
 async def approve(reference: str, services: Any) -> dict[str, Any]:

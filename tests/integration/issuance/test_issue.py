@@ -21,6 +21,7 @@ from tasks.issue_certificate import issue_certificate, outbox_for
 from tests.helpers import text_body
 from tests.integration.issuance.issuance_helpers import (
     approved,
+    approved_without_job,
     certificates,
     job_context,
     pickup_mails_to,
@@ -86,18 +87,7 @@ async def test_the_job_run_twice_or_at_once_gives_one_certificate(
 async def test_a_crash_after_the_ca_answered_is_repaired_by_the_rerun_with_the_same_cert(
     client: Any, smtp_sink: Any, services: Any, variant: Any
 ) -> None:
-    # Approve without the job: an application approved while no queue listens.
-    queue = services.queue
-
-    class Deaf:
-        async def enqueue(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    services.queue = Deaf()
-    try:
-        application = await approved(client, smtp_sink, services)
-    finally:
-        services.queue = queue
+    application = await approved_without_job(client, smtp_sink, services)
     ctx = job_context(services)
     # The first run: the request stored, the CA signed, then the worker died before commit.
     prepared = await service.prepare(application["id"], services.settings, outbox_for(ctx))
@@ -113,6 +103,55 @@ async def test_a_crash_after_the_ca_answered_is_repaired_by_the_rerun_with_the_s
     assert row["serial"] == format(first.serial, "x")
     assert row["certificate_pem"].encode() == first.certificate_pem
     await pickup_mails_to(smtp_sink)
+
+
+async def test_a_run_while_another_asks_the_ca_waits_instead_of_asking_too(
+    client: Any, smtp_sink: Any, services: Any
+) -> None:
+    from datetime import timedelta
+
+    from arq.worker import Retry
+
+    from app.db import utcnow
+    from app.issuance.ca.tables import LocalCaCertificate
+
+    application = await approved_without_job(client, smtp_sink, services)
+    ctx = job_context(services)
+    prepared = await service.prepare(application["id"], services.settings, outbox_for(ctx))
+    assert prepared is not None
+    lapse = timedelta(seconds=services.settings.issuance.retry_seconds)
+    # Another run holds the call: this one neither asks the CA nor stores anything.
+    certificate_id = prepared.certificate["id"]
+    assert await service.lease_ca_call(certificate_id, utcnow(), lapse)
+    assert not await service.lease_ca_call(certificate_id, utcnow(), lapse)
+    with pytest.raises(Retry):
+        await issue_certificate(ctx, application["id"])
+    assert await LocalCaCertificate.count() == 0
+    [row] = await certificates(application["id"])
+    assert row["status"] == "requested"
+    # The holder died: once its lease lapsed, the next run asks the CA and issues.
+    ctx_later = ctx | {"now": utcnow() + lapse}
+    assert await issue_certificate(ctx_later, application["id"]) == "issued"
+    assert await LocalCaCertificate.count() == 1
+    assert not await service.lease_ca_call(certificate_id, utcnow(), lapse)  # issued: none
+
+
+async def test_a_failed_ca_call_hands_its_lease_back(
+    client: Any, smtp_sink: Any, services: Any
+) -> None:
+    from datetime import timedelta
+
+    from app.db import utcnow
+
+    application = await approved_without_job(client, smtp_sink, services)
+    prepared = await service.prepare(
+        application["id"], services.settings, outbox_for(job_context(services))
+    )
+    assert prepared is not None
+    certificate_id, lapse = prepared.certificate["id"], timedelta(minutes=5)
+    assert await service.lease_ca_call(certificate_id, utcnow(), lapse)
+    await service.release_ca_call(certificate_id)  # the CA was away: retried with backoff
+    assert await service.lease_ca_call(certificate_id, utcnow(), lapse)  # no wait for a lapse
 
 
 async def test_nothing_is_issued_for_an_application_not_approved(

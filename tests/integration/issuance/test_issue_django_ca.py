@@ -36,6 +36,7 @@ from tests.helpers import django_ca_settings, submitted, text_body
 from tests.integration.issuance.issuance_helpers import (
     approve,
     certificates,
+    no_queue,
     pickup_mails_to,
     wait_issued,
 )
@@ -141,18 +142,8 @@ async def test_the_job_run_twice_gives_one_certificate_from_django_ca(
 async def test_a_crash_after_django_ca_answered_is_repaired_by_the_rerun_with_the_same_cert(
     client: Any, smtp_sink: Any, services: Any, dca_settings: DjangoCASettings
 ) -> None:
-    # Approve while no queue listens (the job is run below, by hand).
-    queue = services.queue
-
-    class Deaf:
-        async def enqueue(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    services.queue = Deaf()
-    try:
+    async with no_queue(services):  # the job is run below, by hand
         application = await approved(client, smtp_sink, services)
-    finally:
-        services.queue = queue
     ctx = job_context(services)
     # The first run: the request stored, django-ca signed, the worker died before the commit.
     outbox: Outbox = outbox_for(ctx)
