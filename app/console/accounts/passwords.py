@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from functools import cache
 
@@ -25,11 +26,11 @@ def _dummy_hash() -> str:
 @cache
 def common_passwords() -> frozenset[str]:
     """zxcvbn's list of the 30,000 most common passwords (from leaked password sets).
-    Imported on first use: its module holds every word list zxcvbn has (12 MB), and only a
-    process where an operator chooses a password needs one of them."""
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-    return frozenset(FREQUENCY_LISTS["passwords"])
+    Loaded on first use, not imported at the top: that module holds every word list zxcvbn
+    has (12 MB in each web and worker process), and only a process where an operator chooses
+    a password needs one of them."""
+    lists = importlib.import_module("zxcvbn.frequency_lists").FREQUENCY_LISTS
+    return frozenset(lists["passwords"])
 
 
 def hash_password(password: str) -> str:
