@@ -15,7 +15,7 @@ from app.captcha import service as captcha
 from app.registration import companies, form, service
 from app.registration.flow import lanes
 from app.registration.form import Step1Data
-from app.web.render import INVALID, page, see_other, wants_fragment
+from app.web.render import INVALID, page, page_once, see_other, wants_fragment
 from app.web.state import form_values, services
 from app.web.types import Req
 
@@ -32,29 +32,33 @@ async def _step1(
     *,
     status: int = 200,
     block: str = "step1_main",
+    fresh: bool = False,
 ) -> Response[Any]:
+    """Step 1 with `values` and `errors`; `fresh`: nothing but the applicant type in `values`
+    and no errors (the page is then the same for every such view but for its CSRF token and
+    challenge id: page_once)."""
     s = services(request)
     applicant_type = values.get("applicant_type", "")
     chosen = applicant_type in form.APPLICANT_TYPES or block == "captcha"
     # No challenge until a type is chosen: the fields cannot be used before that.
     challenge = captcha.create_challenge(s.settings.registration, s.captcha_key) if chosen else None
     values = {k: v for k, v in values.items() if k != "captcha_answer"}
-    return page(
-        request,
-        STEP1,
-        {
-            "values": values,
-            "errors": errors,
-            "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
-            "lanes": lanes(applicant_type),
-            "current_step": "reg_input",
-            "company_options": await _company_options(),
-            "challenge": challenge,
-            "inline": False,
-        },
-        block=block,
-        status=status,
-    )
+    options = await _company_options()
+    context = {
+        "values": values,
+        "errors": errors,
+        "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
+        "lanes": lanes(applicant_type),
+        "current_step": "reg_input",
+        "company_options": options,
+        "inline": False,
+        "challenge_id": "",
+    }
+    slots = {"challenge_id": challenge.public_id} if challenge else {}
+    if fresh and status == 200 and not errors:
+        key = (context["applicant_type"], tuple(values.items()), _options_key(options))
+        return page_once(request, STEP1, context, key=key, slots=slots, block=block)
+    return page(request, STEP1, context | slots, block=block, status=status)
 
 
 async def _company_options() -> list[dict[str, str]]:
@@ -64,6 +68,10 @@ async def _company_options() -> list[dict[str, str]]:
     ]
 
 
+def _options_key(options: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((o["value"], o["label"]) for o in options)
+
+
 class RegistrationController(Controller):
     path = "/register"
 
@@ -71,10 +79,11 @@ class RegistrationController(Controller):
     async def step1(
         self, request: Req, applicant_type: FromQuery[str | None] = None
     ) -> Response[Any]:
-        values = dict(request.session.get("draft") or {})
+        draft = request.session.get("draft")
+        values = dict(draft or {})
         if applicant_type in form.APPLICANT_TYPES:
             values["applicant_type"] = applicant_type
-        return await _step1(request, values, {})
+        return await _step1(request, values, {}, fresh=not draft)
 
     @post("/step1")
     async def submit_step1(self, request: Req) -> Response[Any]:
