@@ -22,6 +22,9 @@ from app.web.types import Req
 STEP1 = "registration/step1.html.jinja2"
 CONFIRM = "registration/confirm.html.jinja2"
 INLINE_FIELDS = ("company_code", "ticket_number", "email", "email_confirm")
+# The inline-checked fields whose markup only prints their value (the company is a select:
+# its value chooses the option marked selected).
+PRINTED_VALUES = ("ticket_number", "email", "email_confirm")
 STEP1_DATA = ("applicant_type", "company_code", "ticket_number", "email", "nonce")
 
 
@@ -122,20 +125,27 @@ class RegistrationController(Controller):
         if not wants_fragment(request):  # no htmx: the whole page, with this field checked
             return await _step1(request, kept, shown, status=status)
         applicant_type = values.get("applicant_type", "")
-        return page(
-            request,
-            STEP1,
-            {
-                "values": kept,
-                "errors": shown,
-                "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
-                "company_options": await _company_options(),
-                "inline": True,
-                "field_name": name,
-            },
-            block="field",
-            status=status,
-        )
+        options = await _company_options()
+        context = {
+            "values": kept,
+            "errors": shown,
+            "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
+            "company_options": options,
+            "inline": True,
+            "field_name": name,
+        }
+        if name in PRINTED_VALUES and not shown:
+            # The fragment shows only this field, and prints its value: one kept fragment
+            # per field and type, the value filled in (page_once).
+            return page_once(
+                request,
+                STEP1,
+                lambda slot: context | {"values": {name: slot["value"]}},
+                key=(name, context["applicant_type"], _options_key(options)),
+                slots={"value": kept[name]},
+                block="field",
+            )
+        return page(request, STEP1, context, block="field", status=status)
 
     @get("/captcha")
     async def new_captcha(self, request: Req) -> Response[Any]:

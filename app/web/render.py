@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from jinja2_fragments.litestar import HTMXBlockTemplate
@@ -84,9 +84,9 @@ class _Stamp:
         return b"".join(out)
 
 
-def _render(request: Req, template: str, context: dict[str, Any]) -> Any:
+def _render(request: Req, template: str, context: dict[str, Any], block: str | None) -> Any:
     """What page() answers, as Litestar turns it into the ASGI response (headers, body)."""
-    return page(request, template, context).to_asgi_response(None, request)
+    return page(request, template, context, block=block).to_asgi_response(None, request)
 
 
 def _csrf_token(request: Req) -> str:
@@ -95,41 +95,56 @@ def _csrf_token(request: Req) -> str:
     return "" if token is Empty else str(token)
 
 
+Context = dict[str, Any] | Callable[[Mapping[str, str]], dict[str, Any]]
+
+
 def page_once(
     request: Req,
     template: str,
-    context: dict[str, Any],
+    context: Context,
     *,
     key: Hashable = (),
     slots: Mapping[str, str] | None = None,
     block: str | None = None,
 ) -> Response[Any]:
-    """page(), for a page whose output is fixed by `template`, `key` (whatever the caller's
-    context depends on besides constants) and the request's path, except for the CSRF token
-    and the strings in `slots` (top-level context names; each must be a non-empty string).
+    """page(), for a page (or its `block`, for an htmx fragment) whose output is fixed by
+    `template`, `key` (whatever the context depends on besides constants) and the request's
+    path, except for the CSRF token and the strings in `slots`, which the template only prints
+    (`{{ name }}`: no test, filter or comparison sees their value) and which are not empty.
 
-    The first request renders it twice (with the markers, then normally) and keeps it only if
-    both agree once filled; htmx fragments (`block`), and every page while templates reload
-    (development), are rendered as page() does."""
+    `context`: the page's context, with each slot a top-level name; or a function making the
+    context from the slots' values (a slot inside a structure, e.g. a field's value).
+
+    The first request renders the page twice (with the markers, then normally) and keeps it
+    only if both agree once filled; while templates reload (development), and when a slot is
+    empty, it renders as page() does."""
     slots = dict(slots or {})
     env = request.app.template_engine.engine  # type: ignore[union-attr]
-    if (block and wants_fragment(request)) or env.auto_reload or not all(slots.values()):
-        return page(request, template, {**context, **slots}, block=block)
-    values = {**slots, CSRF_SLOT: _csrf_token(request)}
+    make = context if callable(context) else (lambda values: {**context, **values})
+    if env.auto_reload or not all(slots.values()):
+        return page(request, template, make(slots), block=block)
+    block = block if block and wants_fragment(request) else None
     scope = request.scope
-    names = tuple(sorted(slots))
     cache: dict[Hashable, _Stamp | None] = request.app.state.setdefault("page_stamps", {})
-    cache_key = (template, key, names, scope.get("root_path", ""), scope["path"])
+    cache_key = (
+        template,
+        block,
+        key,
+        tuple(sorted(slots)),
+        scope.get("root_path", ""),
+        scope["path"],
+    )
     stamp = cache.get(cache_key, Empty)
     if stamp is Empty:
-        stamp = _stamp(request, template, context, slots)
+        stamp = _stamp(request, template, make, slots, block)
         if len(cache) >= _MAX_PAGES:
             cache.clear()
         cache[cache_key] = stamp
     if stamp is None:  # a page that is not the same for every request: as page() does
-        return page(request, template, {**context, **slots})
+        return page(request, template, make(slots), block=block)
     return Response(
-        stamp.fill(values),
+        stamp.fill({**slots, CSRF_SLOT: _csrf_token(request)}),
+        status_code=200,  # as page() sets it (a POST handler's default is 201)
         media_type=MediaType.HTML,
         headers={"Vary": "HX-Request"},
     )
@@ -138,20 +153,22 @@ def page_once(
 def _stamp(
     request: Req,
     template: str,
-    context: dict[str, Any],
+    make: Callable[[Mapping[str, str]], dict[str, Any]],
     slots: dict[str, str],
+    block: str | None,
 ) -> _Stamp | None:
     state = ScopeState.from_scope(request.scope)
     token = state.csrf_token
     state.csrf_token = _marker(CSRF_SLOT)
     try:
-        marked = _render(request, template, {**context, **{n: _marker(n) for n in slots}})
+        marked = _render(request, template, make({n: _marker(n) for n in slots}), block)
     finally:
         state.csrf_token = token
     stamp = _Stamp(marked.body, (CSRF_SLOT, *slots))
-    normal = _render(request, template, {**context, **slots})
-    values = {**slots, CSRF_SLOT: _csrf_token(request)}
-    if stamp.fill(values) != normal.body or marked.status_code != 200:
+    normal = _render(request, template, make(slots), block)
+    if stamp.fill({**slots, CSRF_SLOT: _csrf_token(request)}) != normal.body or (
+        marked.status_code != 200
+    ):
         log.warning("page_once: %s differs between requests; rendered each time", template)
         return None
     return stamp

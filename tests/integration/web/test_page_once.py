@@ -4,6 +4,7 @@ and a changed company list are rendered afresh (issue 18)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from app.registration import companies
 from app.web import middleware, security
 from app.web.render import page, page_once
 from app.web.types import Req
-from tests.helpers import CAPTCHA, CSRF, post_step1
+from tests.helpers import CAPTCHA, CSRF, check_step1_field, csrf_of, post_step1
 
 # Tokens as a client may send them in the CSRF cookie (the safe-method fast path takes the
 # cookie as the token): one plain, one that HTML escaping changes.
@@ -216,3 +217,67 @@ async def test_a_new_company_shows_on_step1_at_once(client):
     await companies.add_company("ZNEW01", "新規株式会社")
     for path in ("/register/step1", "/register/step1?applicant_type=self"):
         assert 'value="ZNEW01"' in (await client.get(path)).text, path
+
+
+def without_counts(headers: Any) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers.multi_items() if not k.startswith("ratelimit-")]
+
+
+INLINE_VALUES = {
+    "email": ("taro@example.com", "o'neil&co@example.jp"),
+    "email_confirm": ("taro@example.com", "o'neil&co@example.jp"),
+    "ticket_number": (None, None),  # the demo data's first ticket (client.tickets[0])
+}
+
+
+@pytest.mark.parametrize("applicant_type", ["self", "agent"])
+@pytest.mark.parametrize("name", sorted(INLINE_VALUES))
+async def test_kept_inline_check_equals_the_fragment_rendered_afresh(
+    app, client, name, applicant_type
+):
+    csrf = await csrf_of(client)
+
+    async def check(value: str) -> Any:
+        form = {
+            "_csrf_token": csrf,
+            "applicant_type": applicant_type,
+            "company_code": "ISC",
+            "ticket_number": client.tickets[0],
+            "email": value,
+            "email_confirm": value,
+        }
+        return await client.post(
+            f"/register/step1/fields/{name}",
+            data=form if name != "ticket_number" else {**form, "email": ""},
+            headers={"HX-Request": "true", "Accept-Encoding": "identity"},
+        )
+
+    first, second = INLINE_VALUES[name]
+    await check(first or "")
+    kept = await check(second or "")
+    app.state.page_stamps.clear()
+    fresh = await check(second or "")
+    assert kept.status_code == fresh.status_code == 200
+    assert kept.content == fresh.content
+    # The ticket's check counts against the rate limit: one fewer remaining each time.
+    assert [k for k, _ in kept.headers.multi_items()] == [k for k, _ in fresh.headers.multi_items()]
+    assert without_counts(kept.headers) == without_counts(fresh.headers)
+    assert "<html" not in kept.text
+    if second:
+        assert 'value="o&#39;neil&amp;co@example.jp"' in kept.text
+    assert any(key[1] == "field" for key in app.state.page_stamps)
+
+
+async def test_inline_check_with_an_error_after_kept_checks_shows_the_error(client):
+    ok = await check_step1_field(client, "email", email="taro@example.com")
+    assert ok.status_code == 200 and "error-message" not in ok.text
+    wrong = await check_step1_field(client, "email", email="not-an-address")
+    assert wrong.status_code == 422
+    assert 'aria-invalid="true"' in wrong.text and 'value="not-an-address"' in wrong.text
+
+
+async def test_inline_check_of_the_company_marks_the_company_checked(client):
+    for code in ("ISC", "OTHER", "ISC"):
+        response = await check_step1_field(client, "company_code", company_code=code)
+        assert response.status_code == 200
+        assert re.findall(r'<option value="(\w+)" selected>', response.text) == [code]
