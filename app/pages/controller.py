@@ -7,22 +7,22 @@ from typing import Any
 from litestar import Controller, get
 from litestar.response import Response
 
-from app.web.render import page
+from app.web.render import page_once
 from app.web.types import Req
 
 
 class PagesController(Controller):
     @get("/")
     async def top(self, request: Req) -> Response[Any]:
-        return page(request, "pages/top.html.jinja2", {})
+        return page_once(request, "pages/top.html.jinja2", {})
 
     @get("/policies/obligations")
     async def obligations(self, request: Req) -> Response[Any]:
-        return page(request, "pages/obligations.html.jinja2", {})
+        return page_once(request, "pages/obligations.html.jinja2", {})
 
     @get("/policies/privacy")
     async def privacy(self, request: Req) -> Response[Any]:
-        return page(request, "pages/privacy.html.jinja2", {})
+        return page_once(request, "pages/privacy.html.jinja2", {})
 
     @get("/healthz", media_type="text/plain")
     async def health(self) -> str:

@@ -15,13 +15,16 @@ from app.captcha import service as captcha
 from app.registration import companies, form, service
 from app.registration.flow import lanes
 from app.registration.form import Step1Data
-from app.web.render import INVALID, page, see_other, wants_fragment
+from app.web.render import INVALID, page, page_once, see_other, wants_fragment
 from app.web.state import form_values, services
 from app.web.types import Req
 
 STEP1 = "registration/step1.html.jinja2"
 CONFIRM = "registration/confirm.html.jinja2"
 INLINE_FIELDS = ("company_code", "ticket_number", "email", "email_confirm")
+# The inline-checked fields whose markup only prints their value (the company is a select:
+# its value chooses the option marked selected).
+PRINTED_VALUES = ("ticket_number", "email", "email_confirm")
 STEP1_DATA = ("applicant_type", "company_code", "ticket_number", "email", "nonce")
 
 
@@ -32,29 +35,33 @@ async def _step1(
     *,
     status: int = 200,
     block: str = "step1_main",
+    fresh: bool = False,
 ) -> Response[Any]:
+    """Step 1 with `values` and `errors`; `fresh`: nothing but the applicant type in `values`
+    and no errors (the page is then the same for every such view but for its CSRF token and
+    challenge id: page_once)."""
     s = services(request)
     applicant_type = values.get("applicant_type", "")
     chosen = applicant_type in form.APPLICANT_TYPES or block == "captcha"
     # No challenge until a type is chosen: the fields cannot be used before that.
     challenge = captcha.create_challenge(s.settings.registration, s.captcha_key) if chosen else None
     values = {k: v for k, v in values.items() if k != "captcha_answer"}
-    return page(
-        request,
-        STEP1,
-        {
-            "values": values,
-            "errors": errors,
-            "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
-            "lanes": lanes(applicant_type),
-            "current_step": "reg_input",
-            "company_options": await _company_options(),
-            "challenge": challenge,
-            "inline": False,
-        },
-        block=block,
-        status=status,
-    )
+    options = await _company_options()
+    context = {
+        "values": values,
+        "errors": errors,
+        "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
+        "lanes": lanes(applicant_type),
+        "current_step": "reg_input",
+        "company_options": options,
+        "inline": False,
+        "challenge_id": "",
+    }
+    slots = {"challenge_id": challenge.public_id} if challenge else {}
+    if fresh and status == 200 and not errors:
+        key = (context["applicant_type"], tuple(values.items()), _options_key(options))
+        return page_once(request, STEP1, context, key=key, slots=slots, block=block)
+    return page(request, STEP1, context | slots, block=block, status=status)
 
 
 async def _company_options() -> list[dict[str, str]]:
@@ -64,6 +71,10 @@ async def _company_options() -> list[dict[str, str]]:
     ]
 
 
+def _options_key(options: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((o["value"], o["label"]) for o in options)
+
+
 class RegistrationController(Controller):
     path = "/register"
 
@@ -71,10 +82,11 @@ class RegistrationController(Controller):
     async def step1(
         self, request: Req, applicant_type: FromQuery[str | None] = None
     ) -> Response[Any]:
-        values = dict(request.session.get("draft") or {})
+        draft = request.session.get("draft")
+        values = dict(draft or {})
         if applicant_type in form.APPLICANT_TYPES:
             values["applicant_type"] = applicant_type
-        return await _step1(request, values, {})
+        return await _step1(request, values, {}, fresh=not draft)
 
     @post("/step1")
     async def submit_step1(self, request: Req) -> Response[Any]:
@@ -113,20 +125,27 @@ class RegistrationController(Controller):
         if not wants_fragment(request):  # no htmx: the whole page, with this field checked
             return await _step1(request, kept, shown, status=status)
         applicant_type = values.get("applicant_type", "")
-        return page(
-            request,
-            STEP1,
-            {
-                "values": kept,
-                "errors": shown,
-                "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
-                "company_options": await _company_options(),
-                "inline": True,
-                "field_name": name,
-            },
-            block="field",
-            status=status,
-        )
+        options = await _company_options()
+        context = {
+            "values": kept,
+            "errors": shown,
+            "applicant_type": applicant_type if applicant_type in form.APPLICANT_TYPES else "",
+            "company_options": options,
+            "inline": True,
+            "field_name": name,
+        }
+        if name in PRINTED_VALUES and not shown:
+            # The fragment shows only this field, and prints its value: one kept fragment
+            # per field and type, the value filled in (page_once).
+            return page_once(
+                request,
+                STEP1,
+                lambda slot: context | {"values": {name: slot["value"]}},
+                key=(name, context["applicant_type"], _options_key(options)),
+                slots={"value": kept[name]},
+                block="field",
+            )
+        return page(request, STEP1, context, block="field", status=status)
 
     @get("/captcha")
     async def new_captcha(self, request: Req) -> Response[Any]:

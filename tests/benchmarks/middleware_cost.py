@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Litestar
 from litestar.connection import ASGIConnection
@@ -37,18 +39,31 @@ from app.settings import Settings
 from app.web import inputs, middleware, security
 from tests.benchmarks.bare import bare_app
 
+ENVIRON = {
+    "APP_ENV": "test",
+    "BENCH_MODE": "true",
+    "SECRET_KEY": "middleware-cost-measurement-secret-key-0123456789",
+    "TRUSTED_PROXY": "true",
+    "RATE_LIMIT_PER_MINUTE": "100000000",
+}
+COMPANY = "BENCH"
+
 
 def settings() -> Settings:
-    return Settings.from_env(
-        {
-            "APP_ENV": "test",
-            "BENCH_MODE": "true",
-            "VAR_DIR": tempfile.mkdtemp(prefix="jcan-mwcost-"),
-            "SECRET_KEY": "middleware-cost-measurement-secret-key-0123456789",
-            "TRUSTED_PROXY": "true",
-            "RATE_LIMIT_PER_MINUTE": "100000000",
-        }
+    return Settings.from_env({**ENVIRON, "VAR_DIR": tempfile.mkdtemp(prefix="jcan-mwcost-")})
+
+
+async def prepare_database(s: Settings) -> None:
+    """The schema (Piccolo's migrations, on a SQLite file in VAR_DIR) and one company, as
+    `make bench` sets up, for the step-1 variants."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    os.environ.update(
+        {**ENVIRON, "VAR_DIR": str(s.app.var_dir), "PICCOLO_CONF": "app.piccolo_conf"}
     )
+    os.environ.pop("DATABASE_URL", None)
+    result = await run_forwards(app_name="all", migration_id="all", fake=False)
+    assert result.success, result.message
 
 
 def headers_before(s: Settings) -> Any:
@@ -110,7 +125,48 @@ def stack_now(s: Settings) -> Litestar:
     )
 
 
-def variants(s: Settings) -> dict[str, tuple[Callable[[], Litestar], str]]:
+@dataclass(frozen=True)
+class Probe:
+    """One request: GET `path` unless a method, query, extra headers or a body say otherwise."""
+
+    path: str
+    method: str = "GET"
+    query: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = field(default="", repr=False)
+
+
+def inline_check(s: Settings, cookie: str) -> Probe:
+    """What htmx posts for the email field's inline check (tests/benchmarks/web_load.py)."""
+    from app.captcha.service import challenge_key, create_challenge
+
+    challenge = create_challenge(s.registration, challenge_key(s.app))
+    form = [
+        ("_csrf_token", cookie),
+        ("applicant_type", "self"),
+        ("company_code", COMPANY),
+        ("ticket_number", "ABCD-EFGH-JKMN-2345"),
+        ("email", "bench@example.jp"),
+        ("email_confirm", ""),
+        ("captcha_id", challenge.public_id),
+        ("captcha_answer", ""),
+    ]
+    return Probe(
+        "/register/step1/fields/email",
+        method="POST",
+        headers=(
+            ("hx-request", "true"),
+            ("hx-trigger", "email"),
+            ("hx-target", "email-field"),
+            ("hx-current-url", "/register/step1?applicant_type=self"),
+            ("x-csrftoken", cookie),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ),
+        body="&".join(f"{k}={quote(v, safe='')}" for k, v in form),
+    )
+
+
+def variants(s: Settings, cookie: str = "") -> dict[str, tuple[Callable[[], Litestar], Probe]]:
     """name -> (app factory, path). "stock"/"before": the layer as Litestar ships it or as
     the portal had it before issue 18; "portal": the layer as app/web runs it now."""
     from app.asgi import create_app
@@ -127,52 +183,62 @@ def variants(s: Settings) -> dict[str, tuple[Callable[[], Litestar], str]]:
         ),
         "csrf": DefineMiddleware(CSRFMiddleware, config=security.csrf_config(s)),
     }
-    table: dict[str, tuple[Callable[[], Litestar], str]] = {
-        "bare": (bare_app, "/bench/plain"),
-        "+ headers (before)": (lambda: bare_app(before_send=[headers_before(s)]), "/bench/plain"),
+    plain = Probe("/bench/plain")
+    table: dict[str, tuple[Callable[[], Litestar], Probe]] = {
+        "bare": (bare_app, plain),
+        "+ headers (before)": (lambda: bare_app(before_send=[headers_before(s)]), plain),
         "+ headers (portal)": (
             lambda: bare_app(before_send=[security.security_headers(s)]),
-            "/bench/plain",
+            plain,
         ),
         "+ no-op middleware": (
             lambda: bare_app(middleware=[lambda app: app]),
-            "/bench/plain",
+            plain,
         ),
-        "+ url check (before)": (lambda: bare_app(middleware=[url_check_before]), "/bench/plain"),
+        "+ url check (before)": (lambda: bare_app(middleware=[url_check_before]), plain),
         "+ url check (portal)": (
             lambda: bare_app(middleware=[inputs.refuse_malformed_urls]),
-            "/bench/plain",
+            plain,
         ),
     }
     for layer in portal:
         for kind, chosen in (("stock", stock), ("portal", portal)):
             table[f"+ {layer} ({kind})"] = (
                 lambda m=chosen[layer]: bare_app(middleware=[m]),  # type: ignore[misc]
-                "/bench/plain",
+                plain,
             )
-    table["all layers (before)"] = (lambda: stack_before(s), "/bench/plain")
-    table["all layers (portal)"] = (lambda: stack_now(s), "/bench/plain")
-    table["portal /bench/plain"] = (lambda: create_app(s), "/bench/plain")
-    table["portal top page"] = (lambda: create_app(s), "/")
+    table["all layers (before)"] = (lambda: stack_before(s), plain)
+    table["all layers (portal)"] = (lambda: stack_now(s), plain)
+    table["portal /bench/plain"] = (lambda: create_app(s), plain)
+    table["portal top page"] = (lambda: create_app(s), Probe("/"))
+    table["portal step 1"] = (lambda: create_app(s), Probe("/register/step1"))
+    table["portal step 1 (self)"] = (
+        lambda: create_app(s),
+        Probe("/register/step1", query="applicant_type=self"),
+    )
+    table["portal inline check"] = (lambda: create_app(s), inline_check(s, cookie))
     return table
 
 
-def scope_for(path: str, cookie: str) -> dict[str, Any]:
+def scope_for(probe: Probe, cookie: str) -> dict[str, Any]:
     headers = [
         (b"host", b"127.0.0.1:8000"),
         (b"user-agent", b"wrk"),
         (b"cookie", f"jcan_csrf={cookie}".encode()),
         (b"x-forwarded-for", b"198.51.100.7"),
+        *((name.encode(), value.encode()) for name, value in probe.headers),
     ]
+    if probe.body:
+        headers.append((b"content-length", str(len(probe.body.encode())).encode()))
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": probe.method,
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
+        "path": probe.path,
+        "raw_path": probe.path.encode(),
+        "query_string": probe.query.encode(),
         "root_path": "",
         "headers": headers,
         "client": ("127.0.0.1", 50000),
@@ -184,21 +250,22 @@ def scope_for(path: str, cookie: str) -> dict[str, Any]:
 @dataclass
 class Driver:
     app: Litestar
-    path: str
+    probe: Probe
     cookie: str
 
     async def one(self) -> int:
         status = 0
+        body = self.probe.body.encode()
 
         async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
 
         async def send(message: dict[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
 
-        await self.app(scope_for(self.path, self.cookie), receive, send)  # type: ignore[arg-type]
+        await self.app(scope_for(self.probe, self.cookie), receive, send)  # type: ignore[arg-type]
         return status
 
     async def run(self, requests: int) -> float:
@@ -213,19 +280,26 @@ async def measure(
     s: Settings, names: list[str], requests: int, rounds: int
 ) -> dict[str, list[float]]:
     cookie = generate_csrf_token(security.csrf_config(s).secret)
-    table = variants(s)
+    table = variants(s, cookie)
     drivers: dict[str, Driver] = {}
     started: list[Any] = []
+    if any(table[name][1].path.startswith("/register/") for name in names):
+        await prepare_database(s)
     for name in names:
-        factory, path = table[name]
+        factory, probe = table[name]
         app = factory()
         services = getattr(app.state, "services", None)
         if services is not None:
             await services.start()
             started.append(services)
-        drivers[name] = driver = Driver(app, path, cookie)
+            if probe.path.startswith("/register/"):
+                from app.registration import companies
+
+                if not await companies.company_exists(COMPANY):
+                    await companies.add_company(COMPANY, "ベンチマーク株式会社")
+        drivers[name] = driver = Driver(app, probe, cookie)
         status = await driver.one()
-        assert status == 200, f"{name}: {path} answered {status}"
+        assert status == 200, f"{name}: {probe} answered {status}"
         await driver.run(min(requests, 500))  # warm caches
     samples: dict[str, list[float]] = {name: [] for name in names}
     try:
