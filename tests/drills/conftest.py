@@ -3,8 +3,10 @@ portal (the app in-process) and `jcan worker` processes; none of them outlives t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from tests.drills.services import (
     DrillSink,
     RedisServer,
     WorkerProcess,
+    command_line,
     leftover_processes,
     marked_environment,
 )
@@ -23,12 +26,20 @@ from tests.support.services import RUN_ID, free_port
 
 @pytest.fixture(scope="session", autouse=True)
 def no_process_left_behind() -> Iterator[None]:
-    """The final check: no redis-server or worker started by a drill is still running."""
+    """The final check: no redis-server or worker started by a drill is still running a few
+    seconds after the last drill (a worker stopped at the last teardown may still be ending:
+    its pool processes and multiprocessing's resource tracker leave just after it)."""
     yield
+    deadline = time.monotonic() + 10.0
     left = leftover_processes()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = leftover_processes()
+    described = [f"{pid}: {command_line(pid)}" for pid in left]
     for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert not left, f"drill processes left running (now killed): {left}"
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"drill processes left running (now killed): {described}"
 
 
 @pytest.fixture

@@ -44,6 +44,15 @@ def leftover_processes() -> list[int]:
     return found
 
 
+def command_line(pid: int) -> str:
+    """What a process runs (for a failure message); empty when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:300]
+
+
 async def wait_until(
     condition: Callable[[], Any], timeout: float, what: str, every: float = 0.05
 ) -> Any:
