@@ -20,7 +20,7 @@ from app.console.review.pages import (
     BASE,
     application_context,
     decision_inputs,
-    queue_row,
+    queue_rows,
     registration_email,
 )
 from app.console.review.rules import Action
@@ -90,9 +90,7 @@ async def queue_page(request: Req) -> Response[Any]:
         ],
         "tab": chosen,
         "search": search,
-        "rows": [
-            queue_row(row, sla) | {"certificate": issued.get(int(row["id"]))} for row in shown.rows
-        ],
+        "rows": queue_rows(shown.rows, sla, issued),
         "certificate_column": chosen.name == "issued",
         "earlier_url": url(before=shown.earlier) if shown.earlier else None,
         "later_url": url(after=shown.later) if shown.later else None,

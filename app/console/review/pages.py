@@ -3,6 +3,9 @@ agent and principal, history with actors, documents, and what this operator may 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from app.application import form as answers_form
@@ -17,13 +20,21 @@ from app.console.accounts.tables import Operator
 from app.console.guards import CurrentOperator
 from app.console.review import documents
 from app.console.review.form import DOCUMENTS, rejection_reasons
-from app.console.review.rules import actions, age_text, checklist, houjin_bangou_url, overdue
+from app.console.review.rules import (
+    JAPAN,
+    actions,
+    age_text,
+    checklist,
+    houjin_bangou_url,
+    overdue_since,
+)
 from app.db import utcnow
 from app.i18n import _
 from app.issuance.console import certificates_of
 from app.registration.form import applicant_type_label
 from app.registration.tables import Company, Registration, Ticket
 from app.settings import Settings
+from app.templating import format_japan_time
 
 BASE = "/console/applications"
 
@@ -33,19 +44,67 @@ def name_of(answers: dict[str, str], suffix: str = "") -> str:
     return f"{family} {given}".strip()
 
 
-def queue_row(row: dict[str, Any], sla_days: int) -> dict[str, Any]:
-    answers = answers_of(row)
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One row of the queue's table, every text worked out before rendering: the template
+    reads plain attributes (Jinja's lookup on a dict first tries an attribute and fails)."""
+
+    id: int
+    reference: str
+    url: str
+    company_code: str
+    type_label: str
+    name: str
+    kana: str
+    submitted_iso: str  # "" when not submitted
+    submitted_text: str  # Japan time, as the japan_time filter writes it
+    age: str
+    overdue: bool
+    status_label: str
+    certificate: dict[str, Any] | None = None  # the 発行済み tab's newest certificate
+
+
+def queue_rows(
+    rows: list[dict[str, Any]], sla_days: int, certificates: Mapping[int, dict[str, Any]]
+) -> list[QueueRow]:
+    """The page's rows; labels and the service level worked out once per state and per day."""
     now = utcnow()
-    waiting = row["status"] in states.WAITING
-    return row | {
-        "url": f"{BASE}/{row['public_id']}",
-        "name": name_of(answers),
-        "kana": name_of(answers, "_kana"),
-        "type_label": applicant_type_label(row["applicant_type"]),
-        "status_label": states.state_label(row["status"]),
-        "age": age_text(row["submitted_at"], now),
-        "overdue": waiting and overdue(row["submitted_at"], now, sla_days),
-    }
+    today = now.astimezone(JAPAN).date()
+    status_labels: dict[str, str] = {}
+    type_labels: dict[str, str] = {}
+    late: dict[date, bool] = {}
+    shown = []
+    for row in rows:
+        answers = answers_of(row)
+        status, kind, at = row["status"], row["applicant_type"], row["submitted_at"]
+        if status not in status_labels:
+            status_labels[status] = states.state_label(status)
+        if kind not in type_labels:
+            type_labels[kind] = applicant_type_label(kind)
+        overdue = False
+        if at is not None and status in states.WAITING:
+            day = at.astimezone(JAPAN).date()
+            if day not in late:
+                late[day] = overdue_since(day, today, sla_days)
+            overdue = late[day]
+        shown.append(
+            QueueRow(
+                id=int(row["id"]),
+                reference=row["reference"],
+                url=f"{BASE}/{row['public_id']}",
+                company_code=row["company_code"],
+                type_label=type_labels[kind],
+                name=name_of(answers),
+                kana=name_of(answers, "_kana"),
+                submitted_iso=at.isoformat() if at is not None else "",
+                submitted_text=format_japan_time(at),
+                age=age_text(at, now),
+                overdue=overdue,
+                status_label=status_labels[status],
+                certificate=certificates.get(int(row["id"])),
+            )
+        )
+    return shown
 
 
 async def operator_names(ids: set[int]) -> dict[int, str]:
