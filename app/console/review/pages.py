@@ -33,7 +33,7 @@ from app.i18n import _
 from app.issuance.console import certificates_of
 from app.registration.form import applicant_type_label
 from app.settings import Settings
-from app.templating import format_japan_time
+from app.templating import japan_time_format
 
 BASE = "/console/applications"
 
@@ -43,7 +43,7 @@ def name_of(answers: dict[str, str], suffix: str = "") -> str:
     return f"{family} {given}".strip()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class QueueRow:
     """One row of the queue's table, every text worked out before rendering: the template
     reads plain attributes (Jinja's lookup on a dict first tries an attribute and fails)."""
@@ -69,6 +69,7 @@ def queue_rows(
     """The page's rows; labels and the service level worked out once per state and per day."""
     now = utcnow()
     today = now.astimezone(JAPAN).date()
+    japan_time = japan_time_format()
     status_labels: dict[str, str] = {}
     type_labels: dict[str, str] = {}
     late: dict[date, bool] = {}
@@ -80,12 +81,15 @@ def queue_rows(
             status_labels[status] = states.state_label(status)
         if kind not in type_labels:
             type_labels[kind] = applicant_type_label(kind)
-        overdue = False
-        if at is not None and status in states.WAITING:
-            day = at.astimezone(JAPAN).date()
-            if day not in late:
-                late[day] = overdue_since(day, today, sla_days)
-            overdue = late[day]
+        overdue, submitted_text = False, ""
+        if at is not None:
+            local = at.astimezone(JAPAN)
+            submitted_text = japan_time(local)
+            day = local.date()
+            if status in states.WAITING:
+                if day not in late:
+                    late[day] = overdue_since(day, today, sla_days)
+                overdue = late[day]
         shown.append(
             QueueRow(
                 id=int(row["id"]),
@@ -96,7 +100,7 @@ def queue_rows(
                 name=name_of(answers),
                 kana=name_of(answers, "_kana"),
                 submitted_iso=at.isoformat() if at is not None else "",
-                submitted_text=format_japan_time(at),
+                submitted_text=submitted_text,
                 age=age_text(at, now),
                 overdue=overdue,
                 status_label=status_labels[status],
