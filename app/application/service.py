@@ -179,6 +179,11 @@ def summary_rows(
 ) -> list[tuple[str, str, str]]:
     """(field, label, display value) for the check-answers page and the principal's view."""
     cleaned, _errors = check_application(answers, applicant_type, registration_email)
+    return summary_of(cleaned, applicant_type)
+
+
+def summary_of(cleaned: dict[str, str], applicant_type: str) -> list[tuple[str, str, str]]:
+    """summary_rows() of answers already cleaned by check_application."""
     return [
         (name, label_of(name, applicant_type), display_value(name, cleaned))
         for name in shown_fields(cleaned, applicant_type)

@@ -88,9 +88,8 @@ async def move(
 
 async def history(application_id: int) -> list[dict[str, Any]]:
     """The application's status changes, oldest first."""
-    rows = (
-        await StatusChange.select()
-        .where(StatusChange.application == application_id)
-        .order_by(StatusChange.id)
+    rows = await StatusChange.raw(
+        "SELECT * FROM application_status_change WHERE application = {} ORDER BY id",
+        application_id,
     )
     return [dict(row) for row in rows]

@@ -11,7 +11,6 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from app.console.accounts.tables import Operator
 from app.console.permissions import Permission, allowed
 from app.console.sessions import COOKIE, SessionRow, load
 from app.web.state import services
@@ -66,10 +65,7 @@ async def _load(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentOperat
     state[_SESSION] = session
     if session is None or not session.mfa_done:
         return None
-    row = await Operator.select().where(Operator.id == session.operator_id).first()
-    if row is None:
-        return None
-    current = CurrentOperator(row["id"], row["email"], row["name"], row["role"])
+    current = CurrentOperator(session.operator_id, session.email, session.name, session.role)
     state[_OPERATOR] = current
     return current
 

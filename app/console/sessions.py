@@ -12,7 +12,7 @@ from typing import Any
 from litestar.datastructures import Cookie
 from litestar.response import Response
 
-from app.console.accounts.tables import ConsoleSession, Operator
+from app.console.accounts.tables import ConsoleSession
 from app.console.audit.service import record
 from app.db import utcnow, write_transaction
 from app.settings import ConsoleSettings, Settings
@@ -25,12 +25,25 @@ TOUCH_EVERY = timedelta(seconds=30)
 
 @dataclass(frozen=True)
 class SessionRow:
-    """A live session as the guards see it."""
+    """A live session as the guards see it, with its operator as read in the same query."""
 
     row_id: int
     operator_id: int
     created_at: datetime
     mfa_done: bool
+    email: str = ""
+    name: str = ""
+    role: str = ""
+
+
+# The session and its operator in one statement (a page view's guard: one round trip, and
+# raw SQL, not three Piccolo queries that cost more to build than to run).
+_LOAD = (
+    "SELECT s.id, s.operator, s.created_at, s.last_seen_at, s.mfa_done, "
+    "o.email, o.name, o.role, o.disabled_at "
+    "FROM console_session s JOIN operator o ON o.id = s.operator WHERE s.id_hash = {}"
+)
+_TOUCH = "UPDATE console_session SET last_seen_at = {} WHERE id = {}"
 
 
 def hash_id(raw: str) -> str:
@@ -93,23 +106,27 @@ async def load(
     if not raw or len(raw) > 128:
         return None
     now = now or utcnow()
-    row = await ConsoleSession.select().where(ConsoleSession.id_hash == hash_id(raw)).first()
-    if row is None:
+    rows = await ConsoleSession.raw(_LOAD, hash_id(raw))
+    if not rows:
         return None
+    row = rows[0]
     reason = expired(row, settings.console, now)
     if reason is not None:
         await _expire(row, reason, now)
         return None
-    operator = (
-        await Operator.select(Operator.disabled_at).where(Operator.id == row["operator"]).first()
-    )
-    if operator is None or operator["disabled_at"] is not None:
+    if row["disabled_at"] is not None:
         return None
     if row["last_seen_at"] + TOUCH_EVERY <= now:
-        await ConsoleSession.update({ConsoleSession.last_seen_at: now}).where(
-            ConsoleSession.id == row["id"]
-        )
-    return SessionRow(row["id"], row["operator"], row["created_at"], bool(row["mfa_done"]))
+        await ConsoleSession.raw(_TOUCH, now, row["id"])
+    return SessionRow(
+        row["id"],
+        row["operator"],
+        row["created_at"],
+        bool(row["mfa_done"]),
+        row["email"],
+        row["name"],
+        row["role"],
+    )
 
 
 async def _expire(row: dict[str, Any], reason: str, now: datetime) -> None:

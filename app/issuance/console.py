@@ -53,12 +53,10 @@ def status_label(status: str) -> str:
 
 async def certificates_of(application_id: int) -> list[dict[str, Any]]:
     """An application's certificates, newest first, with their page's address."""
-    rows = (
-        await Certificate.select(
-            Certificate.public_id, Certificate.serial, Certificate.status, Certificate.not_after
-        )
-        .where(Certificate.application == application_id)
-        .order_by(Certificate.id, ascending=False)
+    rows = await Certificate.raw(
+        "SELECT public_id, serial, status, not_after FROM certificate "
+        "WHERE application = {} ORDER BY id DESC",
+        application_id,
     )
     return [
         dict(r)

@@ -1,6 +1,7 @@
 """Profile one HTTP scenario: py-spy samples the granian worker while wrk loads it.
 
     python -m tests.benchmarks.profile step1 [--seconds 10] [--top 40]
+    python -m tests.benchmarks.profile review_search   # review_queue, review_application too
 
 Prints the functions holding the most samples (inclusive and own time, by file:function)
 and keeps the collapsed stacks (py-spy's raw format, for flame graph tools) in var/bench/.
@@ -16,10 +17,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from tests.benchmarks import review_load
 from tests.benchmarks.stack import CAPTCHA_ANSWER, COMPANY, ROOT, Stack
-from tests.benchmarks.web_load import Load, open_session, scenarios
+from tests.benchmarks.web_load import CONNECTIONS, Load, Scenario, Session, open_session, scenarios
 
 OUT = ROOT / "var" / "bench"
+REVIEW = ("review_queue", "review_search", "review_application")
 
 
 def summarise(collapsed: Path, top: int) -> str:
@@ -55,6 +58,16 @@ def _short(frame: str) -> str:
     return f"{path}:{name}"
 
 
+def _review_scenario(stack: Stack, session: Session, key: str) -> tuple[Scenario, int]:
+    """One of the review's pages over review_load's 100,000 applications (seeded first, about
+    a minute), at its 10 connections."""
+    print("seeding the review's rows ...", flush=True)
+    seeded = review_load.seed(stack.settings())
+    label, path = review_load.paths(seeded)[key]
+    cookie = f"jcan_csrf={session.csrf}; jcan_console={seeded.cookie}"
+    return Scenario(key, label, path, headers=(("Cookie", cookie),)), review_load.CONNECTIONS
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.profile")
     parser.add_argument("scenario")
@@ -74,9 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         session = open_session(
             stack.base_url, stack.tickets, CAPTCHA_ANSWER, COMPANY, stack.console_cookie
         )
-        scenario = scenarios(session)[args.scenario]
-        Load(stack.base_url, scenario, session, 2).run()  # warm up
-        load = Load(stack.base_url, scenario, session, args.seconds + 1).start()
+        connections = CONNECTIONS
+        if args.scenario in REVIEW:
+            scenario, connections = _review_scenario(stack, session, args.scenario)
+        else:
+            scenario = scenarios(session)[args.scenario]
+        Load(stack.base_url, scenario, session, 2, connections).run()  # warm up
+        load = Load(stack.base_url, scenario, session, args.seconds + 1, connections).start()
         pid = stack.app_worker_pid() if args.process == "app" else stack.worker_pid()
         subprocess.run(
             [py_spy, "record", "--pid", str(pid), "--duration", str(int(args.seconds))]

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import TransactionType
 
 from app.console.audit import chain
 from app.console.audit.tables import AuditEvent
@@ -21,6 +21,10 @@ from app.db import utcnow, write_transaction
 # first (BEGIN IMMEDIATE). Two writers therefore never read the same head; and were they to,
 # the unique seq and hash would refuse the second row rather than fork the chain.
 APPEND_LOCK = 0x6A63616E  # "jcan"
+# On PostgreSQL the lock, the head and the insert are one statement, the function
+# audit_append() (migration jcan_2026_12_02t15_38_12_504211, the chain's hash computed as
+# chain.link does): a view recorded outside a transaction is one round trip, not five.
+PG_APPEND = "SELECT audit_append({}, {}, {}, {}, {}, {}, {}) AS seq"
 LAST = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
 INSERT = (
     "INSERT INTO audit_event "
@@ -74,16 +78,44 @@ async def record(
     if details:
         _check_details(details)
     engine = AuditEvent._meta.db
+    if isinstance(engine, PostgresEngine):
+        # One statement: atomic on its own, or part of the caller's transaction.
+        return await _append_pg(action, actor, target, outcome, client, details, now)
     transaction = engine.current_transaction.get()
     if transaction is None:
         async with write_transaction(engine):
             return await _append(action, actor, target, outcome, client, details, now)
-    if isinstance(engine, SQLiteEngine) and (
-        getattr(transaction, "transaction_type", None) == TransactionType.deferred
-    ):
+    if getattr(transaction, "transaction_type", None) == TransactionType.deferred:
         # A deferred transaction may have read an old head before another writer committed.
         raise RuntimeError("audit.record() needs app.db.write_transaction (BEGIN IMMEDIATE)")
     return await _append(action, actor, target, outcome, client, details, now)
+
+
+def _fields(action: str, actor: str, target: str, outcome: str, client: str) -> dict[str, str]:
+    """The row's texts, each cut to its column's length."""
+    fields = {"actor": actor, "action": action, "target": target, "client": client}
+    fields |= {"outcome": outcome}
+    return {name: value[: MAX_TEXT[name]] for name, value in fields.items()}
+
+
+async def _append_pg(
+    action: str,
+    actor: str,
+    target: str,
+    outcome: str,
+    client: str,
+    details: Mapping[str, Any] | None,
+    now: datetime | None,
+) -> int:
+    at = now or utcnow()
+    chain.canonical_time(at)  # refuses a naive time before anything is written
+    f = _fields(action, actor, target, outcome, client)
+    rows = await AuditEvent.raw(
+        PG_APPEND,
+        *(at, f["actor"], f["action"], f["target"], f["client"], f["outcome"]),
+        chain.canonical_details(details),
+    )
+    return int(rows[0]["seq"])
 
 
 async def _append(
@@ -95,18 +127,15 @@ async def _append(
     details: Mapping[str, Any] | None,
     now: datetime | None,
 ) -> int:
-    if isinstance(AuditEvent._meta.db, PostgresEngine):
-        await AuditEvent.raw("SELECT pg_advisory_xact_lock({})", APPEND_LOCK)
+    """The SQLite append (inside its IMMEDIATE transaction): read the head, hash, insert."""
     last = await AuditEvent.raw(LAST)
     seq = int(last[0]["seq"]) + 1 if last else 1
     prev_hash = str(last[0]["hash"]) if last else chain.GENESIS
     at = now or utcnow()
-    fields = {"actor": actor, "action": action, "target": target, "client": client}
-    fields |= {"outcome": outcome}
     row = {
         "seq": seq,
         "at": chain.canonical_time(at),  # refuses a naive time before anything is written
-        **{name: value[: MAX_TEXT[name]] for name, value in fields.items()},
+        **_fields(action, actor, target, outcome, client),
         "details": chain.canonical_details(details),
     }
     digest = chain.link(prev_hash, row)

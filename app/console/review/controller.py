@@ -19,12 +19,12 @@ from app.console.review import documents, form, queue
 from app.console.review.pages import (
     BASE,
     application_context,
+    application_view,
     decision_inputs,
-    queue_row,
-    registration_email,
+    queue_rows,
 )
 from app.console.review.rules import Action
-from app.console.review.service import Lost, NotAllowed, act, application_row
+from app.console.review.service import Lost, NotAllowed, act
 from app.console.web import page
 from app.i18n import _
 from app.issuance.console import latest_certificates
@@ -90,9 +90,7 @@ async def queue_page(request: Req) -> Response[Any]:
         ],
         "tab": chosen,
         "search": search,
-        "rows": [
-            queue_row(row, sla) | {"certificate": issued.get(int(row["id"]))} for row in shown.rows
-        ],
+        "rows": queue_rows(shown.rows, sla, issued),
         "certificate_column": chosen.name == "issued",
         "earlier_url": url(before=shown.earlier) if shown.earlier else None,
         "later_url": url(after=shown.later) if shown.later else None,
@@ -111,7 +109,7 @@ async def queue_page(request: Req) -> Response[Any]:
 
 
 async def _application(public_id: FromPath[str]) -> dict[str, Any]:
-    row = await application_row(public_id)
+    row = await application_view(public_id)
     if row is None or row.get("reference") is None:
         raise NotFoundException()
     return row
@@ -150,7 +148,7 @@ async def _decide(request: Req, public_id: str, action: Action) -> Response[Any]
     operator = current_operator(request)
     row = await _application(public_id)
     values = await form_values(request)
-    checklist, fields = decision_inputs(row, await registration_email(row))
+    checklist, fields = decision_inputs(row, row["registration_email"])
     checks = [name for name, _label in checklist]
     correctable = [name for name, _label in fields if name != form.DOCUMENTS]
     decision, errors = form.parse(action, values, checks, correctable)

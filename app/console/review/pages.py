@@ -3,27 +3,37 @@ agent and principal, history with actors, documents, and what this operator may 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from app.application import form as answers_form
 from app.application import states, workflow
 from app.application.answers import answers_of, correction_of
 from app.application.requirements import kind_label
-from app.application.service import summary_rows
+from app.application.service import summary_of
 from app.application.storage import DocumentStore
 from app.application.subject import subject_of
-from app.application.tables import ApplicationDocument
+from app.application.tables import Application, ApplicationDocument
 from app.console.accounts.tables import Operator
 from app.console.guards import CurrentOperator
 from app.console.review import documents
 from app.console.review.form import DOCUMENTS, rejection_reasons
-from app.console.review.rules import actions, age_text, checklist, houjin_bangou_url, overdue
+from app.console.review.rules import (
+    JAPAN,
+    actions,
+    age_text,
+    checklist,
+    houjin_bangou_url,
+    overdue_since,
+)
 from app.db import utcnow
 from app.i18n import _
 from app.issuance.console import certificates_of
 from app.registration.form import applicant_type_label
-from app.registration.tables import Company, Registration, Ticket
 from app.settings import Settings
+from app.templating import japan_time_format
 
 BASE = "/console/applications"
 
@@ -33,25 +43,78 @@ def name_of(answers: dict[str, str], suffix: str = "") -> str:
     return f"{family} {given}".strip()
 
 
-def queue_row(row: dict[str, Any], sla_days: int) -> dict[str, Any]:
-    answers = answers_of(row)
+@dataclass(slots=True)
+class QueueRow:
+    """One row of the queue's table, every text worked out before rendering: the template
+    reads plain attributes (Jinja's lookup on a dict first tries an attribute and fails)."""
+
+    id: int
+    reference: str
+    url: str
+    company_code: str
+    type_label: str
+    name: str
+    kana: str
+    submitted_iso: str  # "" when not submitted
+    submitted_text: str  # Japan time, as the japan_time filter writes it
+    age: str
+    overdue: bool
+    status_label: str
+    certificate: dict[str, Any] | None = None  # the 発行済み tab's newest certificate
+
+
+def queue_rows(
+    rows: list[dict[str, Any]], sla_days: int, certificates: Mapping[int, dict[str, Any]]
+) -> list[QueueRow]:
+    """The page's rows; labels and the service level worked out once per state and per day."""
     now = utcnow()
-    waiting = row["status"] in states.WAITING
-    return row | {
-        "url": f"{BASE}/{row['public_id']}",
-        "name": name_of(answers),
-        "kana": name_of(answers, "_kana"),
-        "type_label": applicant_type_label(row["applicant_type"]),
-        "status_label": states.state_label(row["status"]),
-        "age": age_text(row["submitted_at"], now),
-        "overdue": waiting and overdue(row["submitted_at"], now, sla_days),
-    }
+    today = now.astimezone(JAPAN).date()
+    japan_time = japan_time_format()
+    status_labels: dict[str, str] = {}
+    type_labels: dict[str, str] = {}
+    late: dict[date, bool] = {}
+    shown = []
+    for row in rows:
+        answers = answers_of(row)
+        status, kind, at = row["status"], row["applicant_type"], row["submitted_at"]
+        if status not in status_labels:
+            status_labels[status] = states.state_label(status)
+        if kind not in type_labels:
+            type_labels[kind] = applicant_type_label(kind)
+        overdue, submitted_text = False, ""
+        if at is not None:
+            local = at.astimezone(JAPAN)
+            submitted_text = japan_time(local)
+            day = local.date()
+            if status in states.WAITING:
+                if day not in late:
+                    late[day] = overdue_since(day, today, sla_days)
+                overdue = late[day]
+        shown.append(
+            QueueRow(
+                id=int(row["id"]),
+                reference=row["reference"],
+                url=f"{BASE}/{row['public_id']}",
+                company_code=row["company_code"],
+                type_label=type_labels[kind],
+                name=name_of(answers),
+                kana=name_of(answers, "_kana"),
+                submitted_iso=at.isoformat() if at is not None else "",
+                submitted_text=submitted_text,
+                age=age_text(at, now),
+                overdue=overdue,
+                status_label=status_labels[status],
+                certificate=certificates.get(int(row["id"])),
+            )
+        )
+    return shown
 
 
 async def operator_names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    rows = await Operator.select(Operator.id, Operator.name).where(Operator.id.is_in(list(ids)))
+    marks = ", ".join("{}" for _ in ids)
+    rows = await Operator.raw(f"SELECT id, name FROM operator WHERE id IN ({marks})", *ids)
     return {int(r["id"]): str(r["name"]) for r in rows}
 
 
@@ -65,10 +128,8 @@ def _actor_label(change: dict[str, Any], names: dict[int, str]) -> str:
 
 
 async def _documents(store: DocumentStore, row: dict[str, Any]) -> list[dict[str, Any]]:
-    found = (
-        await ApplicationDocument.select()
-        .where(ApplicationDocument.application == row["id"])
-        .order_by(ApplicationDocument.id)
+    found = await ApplicationDocument.raw(
+        "SELECT * FROM application_document WHERE application = {} ORDER BY id", row["id"]
     )
     shown = []
     for document in found:
@@ -86,26 +147,41 @@ async def _documents(store: DocumentStore, row: dict[str, Any]) -> list[dict[str
     return shown
 
 
-async def _registration(row: dict[str, Any]) -> dict[str, Any]:
-    registration = await Registration.select().where(Registration.id == row["registration"]).first()
-    assert registration is not None
-    company = await Company.select().where(Company.id == registration["company"]).first()
-    ticket = await Ticket.select().where(Ticket.id == row["ticket"]).first()
-    assert company is not None and ticket is not None
+# The application with what its page shows of its registration, company and ticket: one
+# query (raw SQL: Piccolo's query building cost more than running the four it was).
+_VIEW = (
+    "SELECT a.*, r.email AS registration_email, c.code AS company_code, "
+    "c.name AS company_name, t.number AS ticket_number "
+    "FROM application a JOIN registration r ON r.id = a.registration "
+    "JOIN company c ON c.id = r.company JOIN ticket t ON t.id = a.ticket "
+    "WHERE a.public_id = {}"
+)
+
+
+async def application_view(public_id: str) -> dict[str, Any] | None:
+    """The application's row (as application_row gives it) with `registration_email`,
+    `company_code`, `company_name` and `ticket_number`."""
+    rows = await Application.raw(_VIEW, public_id)
+    return dict(rows[0]) if rows else None
+
+
+def _registration(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "email": registration["email"],
-        "company_code": company["code"],
-        "company_name": company["name"],
-        "ticket_number": ticket["number"],
+        "email": row["registration_email"],
+        "company_code": row["company_code"],
+        "company_name": row["company_name"],
+        "ticket_number": row["ticket_number"],
     }
 
 
 def decision_inputs(
-    row: dict[str, Any], email: str
+    row: dict[str, Any], email: str, cleaned: dict[str, str] | None = None
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(the checklist, the fields that may be sent back to correct) for this application."""
+    """(the checklist, the fields that may be sent back to correct) for this application
+    (`cleaned`: its answers through check_application, when already at hand)."""
     kind = row["applicant_type"]
-    cleaned, _errors = answers_form.check_application(answers_of(row), kind, email)
+    if cleaned is None:
+        cleaned, _errors = answers_form.check_application(answers_of(row), kind, email)
     correctable = [
         (name, answers_form.label_of(name, kind))
         for name in answers_form.shown_fields(cleaned, kind)
@@ -113,20 +189,12 @@ def decision_inputs(
     return checklist(cleaned), correctable
 
 
-async def registration_email(row: dict[str, Any]) -> str:
-    found = (
-        await Registration.select(Registration.email)
-        .where(Registration.id == row["registration"])
-        .first()
-    )
-    return str(found["email"]) if found else ""
-
-
 async def application_context(
     row: dict[str, Any], operator: CurrentOperator, settings: Settings, store: DocumentStore
 ) -> dict[str, Any]:
+    """Everything the page shows; `row` as application_view gives it."""
     kind = row["applicant_type"]
-    registration = await _registration(row)
+    registration = _registration(row)
     cleaned, _errors = answers_form.check_application(answers_of(row), kind, registration["email"])
     history = await workflow.history(row["id"])
     ids = {int(c["actor_id"]) for c in history if c["actor"] == "operator"}
@@ -134,14 +202,14 @@ async def application_context(
     names = await operator_names(ids)
     principal_approved = [c["at"] for c in history if c["to_status"] == states.PRINCIPAL_APPROVED]
     offered = actions(row, operator.id, operator.role, settings.review.approvals)
-    checks, correctable = decision_inputs(row, registration["email"])
+    checks, correctable = decision_inputs(row, registration["email"], cleaned)
     return {
         "application": row,
         "title_name": name_of(cleaned),
         "status_label": states.state_label(row["status"]),
         "type_label": applicant_type_label(kind),
         "registration": registration,
-        "rows": summary_rows(answers_of(row), kind, registration["email"]),
+        "rows": summary_of(cleaned, kind),
         "subject": subject_of(cleaned),
         "agent": {
             "name": cleaned.get("agent_name", ""),

@@ -129,8 +129,14 @@ def overdue(submitted_at: datetime | None, now: datetime, sla_business_days: int
     and Japanese public holidays skipped) have begun since the day it came, Japan time."""
     if submitted_at is None:
         return False
-    start = submitted_at.astimezone(JAPAN).date()
-    return now.astimezone(JAPAN).date() >= business_day_after(start, sla_business_days + 1)
+    return overdue_since(
+        submitted_at.astimezone(JAPAN).date(), now.astimezone(JAPAN).date(), sla_business_days
+    )
+
+
+def overdue_since(day: date, today: date, sla_business_days: int) -> bool:
+    """overdue() for what came on `day`, on `today` (both Japan dates)."""
+    return today >= business_day_after(day, sla_business_days + 1)
 
 
 def age_text(submitted_at: datetime | None, now: datetime) -> str:

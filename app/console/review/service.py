@@ -37,8 +37,8 @@ class Lost(Exception):
 
 
 async def application_row(public_id: str) -> dict[str, Any] | None:
-    row = await Application.select().where(Application.public_id == public_id).first()
-    return dict(row) if row else None
+    rows = await Application.raw("SELECT * FROM application WHERE public_id = {}", public_id)
+    return dict(rows[0]) if rows else None
 
 
 def _expect(row: dict[str, Any], action: Action, operator: CurrentOperator) -> dict[str, Any]:

@@ -9,7 +9,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
+from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from app.console.audit import chain
@@ -113,3 +115,72 @@ def test_canonical_json_is_json_dumps_canonical_form(text: str) -> None:
     }
     expected = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert chain.canonical(row) == expected.encode()
+
+
+TRICKY = [
+    "plain",
+    "名前 山田\u3000太郎",
+    'quote " back \\ slash / solidus',
+    "\n\r\t\b\f\x01\x1f\x7f",
+    "\u2028\u2029😀\ufeff",
+    "x" * 300,  # cut to the column's length first
+]
+
+
+async def test_every_stored_row_hashes_as_the_python_chain_computes_it(client: Any) -> None:
+    """On PostgreSQL rows are appended by the database function audit_append(): its canonical
+    JSON, time text and hash must be chain.link's to the byte, or verify() would fail."""
+    from zoneinfo import ZoneInfo
+
+    times = [
+        datetime(2026, 12, 1, 9, 0, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 1, 18, 0, 0, 5, tzinfo=ZoneInfo("Asia/Tokyo")),
+        datetime(1999, 1, 2, 3, 4, 5, 999999, tzinfo=UTC),
+    ]
+    for n, text in enumerate(TRICKY):
+        await audit.record(
+            text,
+            actor=text,
+            target=text,
+            outcome=text,
+            client=text,
+            details={"k": text, "nested": {"b": [text, n, None, True, 1.5]}},
+            now=times[n % len(times)],
+        )
+    rows = await AuditEvent.select().order_by(AuditEvent.seq)
+    assert [r["seq"] for r in rows] == list(range(1, len(TRICKY) + 1))
+    prev = chain.GENESIS
+    for row in rows:
+        assert row["prev_hash"] == prev
+        assert row["hash"] == chain.link(prev, row), row["seq"]
+        prev = row["hash"]
+    assert rows[-1]["actor"] == "x" * audit.MAX_TEXT["actor"]
+    assert json.loads(rows[1]["details"])["k"] == TRICKY[1]
+    verdict = await audit.verify()
+    assert verdict.ok and verdict.rows == len(TRICKY) and verdict.head == prev
+
+
+async def test_on_postgresql_a_view_is_one_statement_under_the_append_lock(
+    client: Any, app: Any
+) -> None:
+    """The lock, the head and the insert in one round trip, under the same lock key as
+    always (APPEND_LOCK), committed on its own outside a transaction."""
+    engine = app.state.services.engine
+    if not isinstance(engine, PostgresEngine):
+        pytest.skip("SQLite appends in Python inside its IMMEDIATE transaction")
+    [source] = await AuditEvent.raw("SELECT prosrc FROM pg_proc WHERE proname = 'audit_append'")
+    assert f"pg_advisory_xact_lock({audit.APPEND_LOCK})" in source["prosrc"]
+    statements: list[str] = []
+    original = asyncpg.connection.Connection._execute
+
+    async def counted(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(query)
+        return await original(self, query, *args, **kwargs)
+
+    asyncpg.connection.Connection._execute = counted  # type: ignore[method-assign]
+    try:
+        assert await audit.record("application.view", actor="operator:1", target="x") == 1
+    finally:
+        asyncpg.connection.Connection._execute = original  # type: ignore[method-assign]
+    assert statements == [audit.PG_APPEND.format(*(f"${n}" for n in range(1, 8)))]
+    assert (await audit.verify()).rows == 1

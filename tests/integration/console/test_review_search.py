@@ -9,6 +9,7 @@ import importlib
 import re
 from typing import Any
 
+import pytest
 from piccolo.engine.postgres import PostgresEngine
 
 from app.application.tables import Application, ApplicationSearchTerm
@@ -54,9 +55,16 @@ async def found(browser: Any, q: str, **query: str) -> list[str]:
     return REF.findall(page.text)
 
 
+# Both ways a search is read (app.console.review.queue.FEW_WORDS): word first, as every search
+# of this small database would be, and tab first, as a common name of a large one.
+WAYS = pytest.mark.parametrize("few_words", [queue.FEW_WORDS, 0], ids=["word_first", "tab_first"])
+
+
+@WAYS
 async def test_names_in_any_script_width_and_case_addresses_reference_and_company(
-    client: Any, app: Any, smtp_sink: Any
+    client: Any, app: Any, smtp_sink: Any, monkeypatch: Any, few_words: int
 ) -> None:
+    monkeypatch.setattr(queue, "FEW_WORDS", few_words)
     tickets = await issue_tickets("ISC", 2)
     taro = await submitted_as(client, smtp_sink, "taro@example.com", tickets[0])
     hanako = await submitted_as(client, smtp_sink, "reg@example.net", tickets[1], **HANAKO)
@@ -114,9 +122,11 @@ async def test_the_words_follow_the_answers_as_they_are_saved(
         assert await found(reviewer, "やまだ") == []
 
 
+@WAYS
 async def test_search_results_page_by_keyset_keeping_the_search(
-    client: Any, app: Any, smtp_sink: Any, monkeypatch: Any
+    client: Any, app: Any, smtp_sink: Any, monkeypatch: Any, few_words: int
 ) -> None:
+    monkeypatch.setattr(queue, "FEW_WORDS", few_words)
     tickets = await issue_tickets("ISC", 4)
     refs = [
         await submitted_as(client, smtp_sink, f"p{n}@example.com", ticket)
@@ -132,6 +142,10 @@ async def test_search_results_page_by_keyset_keeping_the_search(
         second = await reviewer.get(later.group(1).replace("&amp;", "&"))
         assert REF.findall(second.text) == refs[2:]
         assert "after=" not in second.text
+        earlier = re.search(r'href="(/console/applications\?[^"]*before=\d+)"', second.text)
+        assert earlier and "q=%E3%82%84" in earlier.group(1)
+        back = await reviewer.get(earlier.group(1).replace("&amp;", "&"))
+        assert REF.findall(back.text) == refs[:2]
         # four waiting: counted exactly up to the cap, past it "more than"
         assert "審査待ち（4件）" in first.text
         monkeypatch.setattr(queue, "COUNT_CAP", 3)
@@ -166,4 +180,6 @@ async def test_a_search_reads_the_words_index_not_the_table(client: Any) -> None
         plan = await Application.raw(f"EXPLAIN QUERY PLAN {sql}", *args)
         text = "\n".join(row["detail"] for row in plan)
     assert "application_search_term" in text, text
+    # tab first: each application's words looked up by application and word, index only
+    assert "application_search_words" in text, text
     assert "OFFSET" not in sql

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from app.console.accounts.tables import ConsoleSession
+from app.console.accounts.tables import ConsoleSession, Operator
 from app.console.permissions import Role
 from app.console.sessions import hash_id
 from app.db import utcnow
@@ -74,6 +74,55 @@ async def test_idle_for_fifteen_minutes_ends_the_session(client: Any, settings: 
     assert await ConsoleSession.count() == 0
     [expired] = await events("session.expired")
     assert '"reason":"idle"' in expired["details"]
+
+
+async def test_last_seen_is_written_at_most_every_thirty_seconds(
+    client: Any, settings: Any
+) -> None:
+    who = await account(client, settings, Role.REVIEWER)
+    await sign_in(client, who)
+
+    async def seen_at(ago: timedelta) -> Any:
+        await ConsoleSession.update({ConsoleSession.last_seen_at: utcnow() - ago}).where(
+            ConsoleSession.operator == who.id
+        )
+        before = await ConsoleSession.select(ConsoleSession.last_seen_at).first()
+        assert (await client.get("/console")).status_code == 200
+        after = await ConsoleSession.select(ConsoleSession.last_seen_at).first()
+        assert before is not None and after is not None
+        return before["last_seen_at"], after["last_seen_at"]
+
+    before, after = await seen_at(timedelta(seconds=20))
+    assert after == before  # a view 20 s after the last write writes nothing
+    before, after = await seen_at(timedelta(seconds=31))
+    assert after > before and utcnow() - after < timedelta(seconds=5)
+
+
+async def test_a_disabled_operators_surviving_session_opens_nothing(
+    client: Any, settings: Any
+) -> None:
+    """Disabling ends the sessions; were one left (written back, restored), the operator's
+    disabled_at, read with the session, still refuses it."""
+    who = await account(client, settings, Role.REVIEWER)
+    await sign_in(client, who)
+    assert (await client.get("/console")).status_code == 200
+    await Operator.update({Operator.disabled_at: utcnow()}).where(Operator.id == who.id)
+    response = await client.get("/console/applications", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/console/login"
+
+
+async def test_the_operators_name_and_role_are_read_with_the_session_on_each_request(
+    client: Any, settings: Any
+) -> None:
+    who = await account(client, settings, Role.ADMIN)
+    await sign_in(client, who)
+    assert (await client.get("/console/operators")).status_code == 200
+    await Operator.update({Operator.name: "改名 花子", Operator.role: Role.REVIEWER.value}).where(
+        Operator.id == who.id
+    )
+    page = await client.get("/console/applications")
+    assert page.status_code == 200 and "改名 花子" in page.text
+    assert (await client.get("/console/operators")).status_code == 403
 
 
 async def test_eight_hours_after_sign_in_the_session_ends_however_busy(
