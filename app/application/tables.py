@@ -57,6 +57,9 @@ class ApplicationDocument(Table, tablename="application_document"):
     sha256 = Varchar(length=64)
     storage_name = Varchar(length=64, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    # How many page images operators see (a PDF's pages, at most
+    # app.console.review.documents.MAX_PAGES): counted at the first view, kept.
+    page_count = Integer(null=True, default=None)
 
 
 class ApprovalToken(TokenColumns, Table, tablename="approval_token"):

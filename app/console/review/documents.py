@@ -63,11 +63,19 @@ def _render(content: bytes, number: int) -> bytes:
 
 
 async def pages_of(store: DocumentStore, document: dict[str, Any]) -> int:
-    """How many page images the document is shown as."""
+    """How many page images the document is shown as: a PDF's pages are counted once (the
+    file decrypted and parsed) and kept in its row, so a view of the application does not
+    decrypt every PDF again."""
     if document["content_type"] != PDF:
         return 1
+    if document.get("page_count") is not None:
+        return int(document["page_count"])
     content = await anyio.to_thread.run_sync(store.load, document["storage_name"])
-    return await anyio.to_thread.run_sync(_page_count, content)
+    count = await anyio.to_thread.run_sync(_page_count, content)
+    await ApplicationDocument.update({ApplicationDocument.page_count: count}).where(
+        ApplicationDocument.id == document["id"]
+    )
+    return count
 
 
 async def page_image(

@@ -235,3 +235,13 @@ async def test_a_pdf_is_shown_as_page_images_rendered_on_the_server(
         assert shown.headers["content-type"] == "image/png" and shown.content.startswith(b"\x89PNG")
         assert b"%PDF" not in shown.content
         assert Image.open(io.BytesIO(shown.content)).size == (300, 300)  # 200 pt at 1.5
+        # Counted once, kept in its row: the next view needs neither the file nor PDFium.
+        stored = (
+            await ApplicationDocument.select()
+            .where(ApplicationDocument.public_id == "d" * 32)
+            .first()
+        )
+        assert stored is not None and stored["page_count"] == 1
+        store.delete(stored["storage_name"])
+        again = await auditor.get(f"/console/applications/{row['public_id']}")
+        assert again.status_code == 200 and "PDF、1ページ" in again.text
