@@ -14,6 +14,7 @@ os._exit, so nothing of the parent's runs twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -117,7 +118,10 @@ class _Zygote:
                 raise RuntimeError("the jcan zygote did not fork")
             finished = self._answer(timeout)
             if finished is None:
-                os.kill(started["pid"], signal.SIGKILL)
+                # It may have ended just now (then the zygote has its status already): either
+                # way its status is read here, never taken for the next command's answer.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(started["pid"], signal.SIGKILL)
                 self._answer(30)
                 raise subprocess.TimeoutExpired(["jcan", *args], timeout)
             return subprocess.CompletedProcess(
