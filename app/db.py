@@ -13,6 +13,7 @@ from piccolo.columns.combination import Combinable
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from app.settings import DatabaseSettings
@@ -79,6 +80,32 @@ async def write_transaction(engine: Engine) -> AsyncIterator[None]:
     else:
         async with engine.transaction():
             yield
+
+
+async def raw_with_generic_plan(table: type[Table], sql: str, *args: Any) -> list[dict[str, Any]]:
+    """`table.raw(sql, *args)`, on PostgreSQL planned once per connection.
+
+    asyncpg prepares every statement, and PostgreSQL plans each execution of a prepared one
+    anew ("custom" plans) unless a plan for any arguments costs about the same. For a query
+    whose shape does not depend on its arguments (the review's search: both ways to read it
+    are in the plan, chosen while it runs), that planning was half of its time (1.9 of 4 ms).
+    Here it is planned once for all arguments, in a read-only transaction of its own so that
+    the setting ends with it; inside a caller's transaction, or on SQLite, it is a plain raw.
+    """
+    engine = table._meta.db
+    if not isinstance(engine, PostgresEngine) or engine.pool is None:
+        return [dict(row) for row in await table.raw(sql, *args)]
+    if engine.current_transaction.get() is not None:
+        return [dict(row) for row in await table.raw(sql, *args)]
+    compiled, values = QueryString(sql, *args).compile_string("postgres")
+    async with engine.pool.acquire() as connection:
+        # one round trip: the simple protocol takes both statements
+        await connection.execute("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
+        try:
+            records = await connection.fetch(compiled, *values)
+        finally:
+            await connection.execute("COMMIT")
+    return [dict(record) for record in records]
 
 
 def is_unique_violation(exc: BaseException) -> bool:

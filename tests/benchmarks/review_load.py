@@ -87,6 +87,7 @@ STATUSES = (
 class Seeded:
     cookie: str  # the reviewer's console session id
     public_id: str  # a waiting application's
+    reference: str  # an issued application's
     seconds: float  # building and loading the rows
 
 
@@ -222,8 +223,9 @@ async def _copy(connection: Any, table: str, records: list[tuple[Any, ...]]) -> 
     )
 
 
-async def _load(url: str) -> str:
-    """Every row COPYed in; the public id of the oldest waiting application."""
+async def _load(url: str) -> tuple[str, str]:
+    """Every row COPYed in; the public id of the oldest waiting application and the
+    reference of the newest issued one."""
     connection: Any = await asyncpg.connect(url)
     try:
         # Consistent by construction: no foreign-key trigger per row while COPYing (superuser).
@@ -240,12 +242,15 @@ async def _load(url: str) -> str:
             await _copy(connection, table, records)
         for table in COLUMNS:
             await connection.execute(f"VACUUM ANALYZE {table}")
-        return str(
-            await connection.fetchval(
-                "SELECT public_id FROM application WHERE status = 'submitted' "
-                "ORDER BY submitted_at, id LIMIT 1"
-            )
+        public_id = await connection.fetchval(
+            "SELECT public_id FROM application WHERE status = 'submitted' "
+            "ORDER BY submitted_at, id LIMIT 1"
         )
+        reference = await connection.fetchval(
+            "SELECT reference FROM application WHERE status = 'issued' "
+            "ORDER BY submitted_at DESC, id DESC LIMIT 1"
+        )
+        return str(public_id), str(reference)
     finally:
         await connection.close()
 
@@ -276,9 +281,9 @@ async def _reviewer_session(settings: Settings) -> str:
 
 def seed(settings: Settings) -> Seeded:
     started = time.perf_counter()
-    public_id = asyncio.run(_load(settings.database.url))
+    public_id, reference = asyncio.run(_load(settings.database.url))
     cookie = asyncio.run(_reviewer_session(settings))
-    return Seeded(cookie, public_id, time.perf_counter() - started)
+    return Seeded(cookie, public_id, reference, time.perf_counter() - started)
 
 
 def paths(seeded: Seeded) -> dict[str, tuple[str, str]]:
@@ -291,6 +296,10 @@ def paths(seeded: Seeded) -> dict[str, tuple[str, str]]:
         "review_search": (
             f"review queue search by a family name in kanji ({SEARCH})",
             f"/console/applications?tab=waiting&q={quote(SEARCH)}",
+        ),
+        "review_search_reference": (
+            "review queue search by a reference on 発行済み (80,000 rows)",
+            f"/console/applications?tab=issued&q={quote(seeded.reference)}",
         ),
         "review_application": (
             "one application's page (answers, subject, history, actions)",

@@ -12,6 +12,7 @@ from piccolo.engine.postgres import PostgresEngine
 from app.application import states
 from app.application.search import prefix_range
 from app.application.tables import Application
+from app.db import raw_with_generic_plan
 from app.i18n import _
 
 PAGE_SIZE = 50
@@ -85,9 +86,22 @@ def _in_tab(tab: Tab) -> list[str]:
 FEW_WORDS = 1000
 
 
+def _postgres() -> bool:
+    return isinstance(Application._meta.db, PostgresEngine)
+
+
 def _term() -> str:
     """The words' column as their indexes order it (byte order on both engines)."""
-    return 'term COLLATE "C"' if isinstance(Application._meta.db, PostgresEngine) else "term"
+    return 'term COLLATE "C"' if _postgres() else "term"
+
+
+def _matching_ids(in_range: str) -> str:
+    """The applications the words in range belong to, as a condition on a.id. On PostgreSQL
+    an array, which the planner can only read as a list of primary keys to fetch: as an IN
+    (SELECT ...) it chose to walk a large tab in page order probing each row against the
+    words, and a reference searched on the 80,000 rows of 発行済み took 200 ms (now 0.2)."""
+    words = f"SELECT application FROM application_search WHERE {in_range}"
+    return f"a.id = ANY(ARRAY({words}))" if _postgres() else f"a.id IN ({words})"
 
 
 def _search(text: str) -> tuple[str, list[Any], list[str]] | None:
@@ -107,10 +121,7 @@ def _search(text: str) -> tuple[str, list[Any], list[str]] | None:
         f"WITH few AS (SELECT count(*) <= {FEW_WORDS} AS yes FROM (SELECT 1 "
         f"FROM application_search WHERE {in_range} LIMIT {FEW_WORDS + 1}) AS w) "
     )
-    word_first = (
-        "(SELECT yes FROM few) AND a.id IN "
-        f"(SELECT application FROM application_search WHERE {in_range})"
-    )
+    word_first = f"(SELECT yes FROM few) AND {_matching_ids(in_range)}"
     tab_first = (
         "NOT (SELECT yes FROM few) AND (SELECT 1 FROM application_search "
         f"WHERE application = a.id AND {in_range} LIMIT 1) IS NOT NULL"
@@ -178,7 +189,10 @@ async def page(
     """PAGE_SIZE rows of the tab (matching the search), oldest first, after or before the
     row with that id in (submitted_at, id) order."""
     sql, args, order = query(tab, search, after=after, before=before)
-    rows = [dict(row) for row in await Application.raw(sql, *args)]
+    if search:  # its plan's shape does not depend on the words searched (see _search)
+        rows = await raw_with_generic_plan(Application, sql, *args)
+    else:
+        rows = [dict(row) for row in await Application.raw(sql, *args)]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     if order == "DESC":

@@ -14,6 +14,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from app.application.tables import Application, ApplicationSearchTerm
 from app.console.review import queue
+from app.db import raw_with_generic_plan
 from app.registration.companies import issue_tickets
 from tests.helpers import (
     GOOD_ANSWERS,
@@ -183,3 +184,35 @@ async def test_a_search_reads_the_words_index_not_the_table(client: Any) -> None
     # tab first: each application's words looked up by application and word, index only
     assert "application_search_words" in text, text
     assert "OFFSET" not in sql
+
+
+async def test_few_words_are_a_list_of_primary_keys_on_postgres(client: Any) -> None:
+    """Word first on PostgreSQL: the words' applications are an array of ids, which the
+    planner can only read as primary keys to fetch; as an IN (SELECT ...) it walked the
+    80,000 issued rows of the bench in page order probing each (200 ms for a reference; the
+    bench's row "search by reference on 発行済み" measures it, this small database cannot)."""
+    if not isinstance(Application._meta.db, PostgresEngine):
+        pytest.skip("SQLite reads the words first by itself (test above)")
+    sql, args, _order = queue.query(queue.tab_named("issued") or queue.tabs()[0], "JC-2026")
+    assert "a.id = ANY(ARRAY(SELECT application FROM application_search WHERE" in sql
+    assert len(await Application.raw(sql, *args)) == 0
+
+
+async def test_a_search_planned_once_answers_as_raw_and_leaves_the_setting_behind(
+    client: Any,
+) -> None:
+    """app.db.raw_with_generic_plan: the same rows as a plain raw, and on PostgreSQL the
+    connection it used plans as before once it is back in the pool."""
+    await issue_tickets("ISC", 1)
+    sql, args, _order = queue.query(queue.tabs()[0], "zz")
+    assert await raw_with_generic_plan(Application, sql, *args) == [
+        dict(row) for row in await Application.raw(sql, *args)
+    ]
+    engine = Application._meta.db
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        assert await raw_with_generic_plan(
+            Application, "SELECT current_setting('plan_cache_mode') AS mode"
+        ) == [{"mode": "force_generic_plan"}]
+        for _ in range(engine.pool.get_max_size() + 1):  # every connection of the pool
+            rows = await Application.raw("SELECT current_setting('plan_cache_mode') AS mode")
+            assert rows == [{"mode": "auto"}]
