@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from tests.support.cli import jcan as run_jcan
 from tests.support.services import free_port
@@ -47,6 +54,9 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 900}
 NARROW = {"width": 320, "height": 640}
 MAIL_WAIT_SECONDS = 15.0
+# Assertions wait as long as actions do (set_default_timeout below): CI shares its machine.
+expect.set_options(timeout=10_000)
+SERVER_LOG_TAIL = 80  # lines of the live server's log added to a failed test's report
 START_WAIT_SECONDS = 30.0
 STOP_WAIT_SECONDS = 10.0
 # Variables of the developer's shell that would point the server at shared state.
@@ -145,12 +155,18 @@ class LiveServer:
         return sorted(mine, key=lambda m: (m.stamp, m.name))
 
     def wait_for_mail(
-        self, address: str, *, count: int = 1, timeout: float = MAIL_WAIT_SECONDS
+        self,
+        address: str,
+        *,
+        count: int = 1,
+        timeout: float = MAIL_WAIT_SECONDS,
+        subject: str = "",
     ) -> Mail:
-        """The newest message to `address`, once `count` of them have arrived."""
+        """The newest message to `address`, once `count` of them have arrived (counting only
+        those whose subject contains `subject`, when given)."""
         deadline = time.monotonic() + timeout
         while True:
-            mails = self.mails_to(address)
+            mails = [m for m in self.mails_to(address) if subject in m.subject]
             if len(mails) >= count:
                 return mails[-1]
             if time.monotonic() > deadline:
@@ -274,6 +290,18 @@ def serving(var_dir: Path, **settings: str) -> Iterator[LiveServer]:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with serving(tmp_path_factory.mktemp("jcan-var")) as server:
         yield server
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's report ends with the live server's latest log lines (errors, jobs,
+    mail): what the server did is half of what a browser test saw."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    server = getattr(item, "funcargs", {}).get("live_server")
+    if report.failed and isinstance(server, LiveServer) and server.log_path.is_file():
+        lines = server.log_path.read_text(errors="replace").splitlines()[-SERVER_LOG_TAIL:]
+        report.sections.append(("live server log (latest lines)", "\n".join(lines)))
 
 
 # --- Browser ---------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ APPLY_FORM = "発行申請情報入力"
 DOCUMENTS = "本人確認書類のアップロード"
 APPLY_CONFIRM = "発行申請内容の確認"
 APPLY_COMPLETE = "発行申請の完了"
+RECEIPT_SUBJECT = "発行申請を受け付けました"  # the mail after 申請する
+PICKUP_SUBJECT = "証明書を発行しました"  # the mail once the CA has issued
 REFERENCE = re.compile(r"^JC-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 TEXT_FIELDS = (
     "family_name",
@@ -248,4 +250,7 @@ def apply_until_complete(
     upload_required(page, live_server, answers)
     next_to_confirm(page, live_server)
     submit_application(page, live_server)
+    # The receipt, sent after the commit: waited for here, so that a caller counting this
+    # address's mail from now on does not count it as the next one.
+    live_server.wait_for_mail(address, subject=RECEIPT_SUBJECT)
     return address, answers

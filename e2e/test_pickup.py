@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from e2e.conftest import LiveServer
+from e2e.steps_application import PICKUP_SUBJECT
 from e2e.test_console_review import (
     APPROVER,
     assert_axe_clean_at_both_sizes,
@@ -48,7 +49,8 @@ def test_approve_issue_pickup_and_open_the_file(
     approve.get_by_role("button", name="承認").click()
     expect(approver.get_by_role("status")).to_contain_text("現在の状態: 承認済み")
 
-    mail = live_server.wait_for_mail(address, count=mails_before + 1, timeout=60)
+    mail = live_server.wait_for_mail(address, subject=PICKUP_SUBJECT, timeout=60)
+    assert len(live_server.mails_to(address)) == mails_before + 1
     assert reference in mail.subject and "発行しました" in mail.subject, mail.subject
     approver.reload()
     status_is(approver, "発行済み")

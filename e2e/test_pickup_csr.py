@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.sync_api import BrowserContext, expect
 
 from e2e.conftest import LiveServer
-from e2e.steps_application import apply_until_complete
+from e2e.steps_application import PICKUP_SUBJECT, apply_until_complete
 from e2e.test_console_review import (
     APPROVER,
     assert_axe_clean_at_both_sizes,
@@ -49,7 +49,8 @@ def test_apply_with_a_csr_and_download_the_certificate(
     approve.get_by_role("button", name="承認").click()
     expect(approver.get_by_role("status")).to_contain_text("現在の状態: 承認済み")
 
-    mail = live_server.wait_for_mail(address, count=mails_before + 1, timeout=60)
+    mail = live_server.wait_for_mail(address, subject=PICKUP_SUBJECT, timeout=60)
+    assert len(live_server.mails_to(address)) == mails_before + 1
     assert reference in mail.subject and "発行しました" in mail.subject, mail.subject
     applicant = contexts().new_page()
     applicant.goto(live_server.link_in(mail, "pickup"))
