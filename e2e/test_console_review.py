@@ -88,6 +88,8 @@ def open_from_queue(page: Page, live_server: LiveServer, reference: str, *, js: 
     expect(rows.first).to_contain_text("本人")
     rows.first.get_by_role("link", name=reference).click()
     expect(page.locator("h1")).to_contain_text(f"申請 {reference}")
+    if js:  # the boosted page's forms are htmx's once it has settled
+        htmx_settled(page)
 
 
 def status_is(page: Page, label: str) -> None:
@@ -233,3 +235,21 @@ def test_a_rejected_application_is_mailed_to_its_applicant(
     assert "本人確認書類の内容と申請内容が一致しませんでした。" in mail.text, mail.text
     assert "運転免許証の氏名が申請と異なります。" in mail.text, mail.text
     assert "もう使うことができません" in mail.text, mail.text
+
+
+def test_a_boosted_click_that_meets_an_error_shows_the_error_page(
+    contexts: Callable[..., BrowserContext], live_server: LiveServer
+) -> None:
+    """With JavaScript, the console's links and forms are boosted: an error answer (here the
+    CSRF check's 403, its cookie gone) is shown as the page it is, as without JavaScript,
+    rather than leaving the click without any visible answer; the address stays."""
+    context = contexts()
+    page = sign_in(context, live_server, REVIEWER)
+    page.goto(live_server.url(QUEUE))
+    expect(page.locator("h1")).to_have_text("申請の審査")
+    context.clear_cookies(name="jcan_csrf")
+    page.get_by_role("button", name="ログアウト").click()
+    expect(page.locator("h1")).to_have_text("画面の有効期限が切れました")
+    expect(page).to_have_url(live_server.url(QUEUE))
+    page.reload()  # the way on that the page describes: still signed in, nothing was done
+    expect(page.locator("h1")).to_have_text("申請の審査")

@@ -59,11 +59,16 @@ def _page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
             "入力された内容が長すぎます。前の画面に戻り、各項目を指定された文字数以内で"
             "入力してから、もう一度お試しください。"
         )
+    headers = {"Retry-After": "60"} if status == 429 else {}
+    if request.headers.get("hx-request") == "true":
+        # A boosted click that meets this page shows it (static/js/app.js) but keeps the
+        # address of the page it came from: reloading that is the way on.
+        headers["HX-Push-Url"] = "false"
     return Template(
         template_name="errors/error.html.jinja2",
         context={"heading": heading, "detail": detail, "status": status, "errors": {}},
         status_code=status,
-        headers={"Retry-After": "60"} if status == 429 else None,
+        headers=headers or None,
     )
 
 

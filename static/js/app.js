@@ -23,6 +23,18 @@
     }
   });
 
+  // A boosted link or form (the console) answered with an error page (an expired screen, a
+  // refused action, a server error): show that page, as a browser without JavaScript would,
+  // instead of leaving the click without any visible answer. Fragments (inline checks) keep
+  // htmx's default and swap nothing on an error.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail || {};
+    if (detail.boosted && detail.xhr && detail.xhr.status >= 400) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+
   // Inline checks (templates/macros/form.html.jinja2): htmx swaps only the field's message.
   // The field's state for assistive technology (aria-invalid, aria-describedby) and its error
   // style follow the server's rendering of the field, copied here without replacing the

@@ -44,6 +44,16 @@ async def test_unknown_page_is_a_japanese_404(client):
     response = await client.get("/no/such/page")
     assert response.status_code == 404
     assert "ページが見つかりません" in response.text
+    assert "hx-push-url" not in response.headers
+
+
+async def test_an_error_page_for_htmx_keeps_the_address_it_came_from(client):
+    """A boosted click that meets an error page shows it (static/js/app.js); the page tells
+    htmx not to put the failed request's URL into the history."""
+    response = await client.get("/no/such/page", headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert "ページが見つかりません" in response.text
+    assert response.headers["hx-push-url"] == "false"
     assert "Traceback" not in response.text
 
 
