@@ -3,12 +3,14 @@ checklist per answers, the service level in business days, and the decision form
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
 
 from app.application import states
 from app.console.review import form
+from app.console.review.pages import names_in
 from app.console.review.rules import (
     Action,
     actions,
@@ -209,3 +211,12 @@ def test_a_rejection_needs_a_known_reason_and_the_ticket_choice() -> None:
 def test_taking_over_needs_a_reason() -> None:
     _decision, errors = form.parse(Action.TAKE_OVER, {"takeover_reason": "  "}, [], [])
     assert "takeover_reason" in errors
+
+
+def test_a_queue_rows_names_come_from_its_answers_json() -> None:
+    answers = {"family_name": "山田", "given_name": "太郎", "family_name_kana": "ヤマダ"}
+    assert names_in(json.dumps(answers, ensure_ascii=False)) == ("山田 太郎", "ヤマダ")
+    assert names_in('{"given_name": "花子"}') == ("花子", "")
+    # Whatever is stored, the queue shows a row (an empty name), never an error.
+    for stored in (None, "", "not json", "[1, 2]", '"text"'):
+        assert names_in(stored) == ("", ""), stored
