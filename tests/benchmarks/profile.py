@@ -22,7 +22,7 @@ from tests.benchmarks.stack import CAPTCHA_ANSWER, COMPANY, ROOT, Stack
 from tests.benchmarks.web_load import CONNECTIONS, Load, Scenario, Session, open_session, scenarios
 
 OUT = ROOT / "var" / "bench"
-REVIEW = ("review_queue", "review_search", "review_search_reference", "review_application")
+REVIEW = review_load.KEYS
 
 
 def summarise(collapsed: Path, top: int) -> str:

@@ -242,6 +242,10 @@ async def _load(url: str) -> tuple[str, str]:
             await _copy(connection, table, records)
         for table in COLUMNS:
             await connection.execute(f"VACUUM ANALYZE {table}")
+        # The gigabyte just written, flushed now: left to the checkpointer, it was written out
+        # during the loads that follow (a p99 of 378 ms among rounds of 54 ms).
+        await connection.execute("VACUUM ANALYZE audit_event")
+        await connection.execute("CHECKPOINT")
         public_id = await connection.fetchval(
             "SELECT public_id FROM application WHERE status = 'submitted' "
             "ORDER BY submitted_at, id LIMIT 1"
@@ -284,6 +288,10 @@ def seed(settings: Settings) -> Seeded:
     public_id, reference = asyncio.run(_load(settings.database.url))
     cookie = asyncio.run(_reviewer_session(settings))
     return Seeded(cookie, public_id, reference, time.perf_counter() - started)
+
+
+# The keys of paths(), known before seeding.
+KEYS = ("review_queue", "review_search", "review_search_reference", "review_application")
 
 
 def paths(seeded: Seeded) -> dict[str, tuple[str, str]]:
