@@ -66,11 +66,14 @@ def extensions(request: IssueRequest, public_key: Any) -> list[dict[str, Any]]:
 
 
 def not_after(request: IssueRequest, now: datetime) -> datetime:
-    """django-ca starts the validity at the current minute; ending one second before the same
-    minute `validity_days` later keeps the inclusive period at exactly that many days."""
+    """The end of the validity as django-ca will write it. It keeps whole minutes at both ends:
+    the start is its current minute, and the seconds of the end we send are dropped. So the
+    end is the minute before the same minute `validity_days` later: the inclusive period is
+    59 seconds short of that many days, or a minute more when django-ca's minute is already
+    one past ours (tests/integration/issuance/test_django_ca.py); never longer."""
     profile.check_validity(request.profile)
     start = now.replace(second=0, microsecond=0)
-    return start + timedelta(days=request.profile.validity_days) - timedelta(seconds=1)
+    return start + timedelta(days=request.profile.validity_days) - timedelta(minutes=1)
 
 
 def sign_body(

@@ -113,10 +113,13 @@ async def test_issue_signs_the_subject_and_the_smime_extensions(ca: DjangoCA) ->
     assert [p.policy_identifier.dotted_string for p in policies] == ["2.23.140.1.5.3.2"]
     points = extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     assert str(points[0].full_name[0].value).startswith("http://")
-    # Validity: 730 days counted inclusively (RFC 5280), never more; django-ca starts it at its
-    # current minute, which may be one later than the adapter's.
+    # Validity: 730 days counted inclusively (RFC 5280), never more. django-ca keeps whole
+    # minutes: it starts at its current minute and drops the end's seconds, so the period is
+    # 59 s short, or 119 s when its minute is already one past the adapter's (seen in CI).
     period = cert.not_valid_after_utc - cert.not_valid_before_utc + timedelta(seconds=1)
-    assert timedelta(days=730) - timedelta(minutes=1) <= period <= timedelta(days=730)
+    assert cert.not_valid_after_utc.second == 0 and cert.not_valid_before_utc.second == 0
+    short = timedelta(days=730) - period
+    assert short in (timedelta(seconds=59), timedelta(seconds=119)), short
     assert abs(cert.not_valid_before_utc - datetime.now(UTC)) < timedelta(minutes=2)
     assert isinstance(cert.signature_hash_algorithm, hashes.SHA256)
     assert cert.serial_number == issued.serial and cert.serial_number.bit_length() > 64
