@@ -44,6 +44,14 @@ class Actor:
 APPLICANT = Actor(ActorKind.APPLICANT)
 PRINCIPAL = Actor(ActorKind.PRINCIPAL)
 
+# Status changes this process has made (at their UPDATE, before their commit): what is kept
+# from the states' counts (the review queue's tabs) is worked out again after any of them.
+_moves = 0
+
+
+def moves() -> int:
+    return _moves
+
 
 async def move(
     application: Mapping[str, Any],
@@ -72,6 +80,8 @@ async def move(
     rows = await Application.update(values).where(where).returning(Application.id)
     if not rows:
         return None
+    global _moves
+    _moves += 1
     await StatusChange.insert(
         StatusChange(
             application=application["id"],

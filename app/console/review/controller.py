@@ -62,7 +62,7 @@ async def queue_page(request: Req) -> Response[Any]:
     shown = await queue.page(
         chosen, search, after=_cursor(request, "after"), before=_cursor(request, "before")
     )
-    counts = await queue.counts()
+    counts = await queue.recent_counts()
 
     def url(**cursor: int | None) -> str:
         query = {"tab": chosen.name} | ({"q": search} if search else {})

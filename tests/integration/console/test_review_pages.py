@@ -12,9 +12,12 @@ from typing import Any
 
 from PIL import Image
 
+from app.application import workflow
 from app.application.tables import Application, ApplicationDocument
+from app.application.workflow import Actor
 from app.console.audit.tables import AuditEvent
 from app.console.review import queue
+from app.db import write_transaction
 from app.registration.companies import issue_tickets
 from app.registration.tables import Company
 from tests.helpers import (
@@ -180,6 +183,30 @@ async def test_a_tab_of_two_states_pages_them_merged_in_order_both_ways(
     back = await queue.page(waiting, before=pages[-1].rows[0]["id"])
     assert [int(r["id"]) for r in back.rows] == expected[2:4]
     assert await queue.counts() == {**{t.name: 0 for t in queue.tabs()}, "waiting": 6}
+
+
+async def test_the_tabs_counts_are_kept_a_moment_and_counted_again_after_a_move(
+    client: Any, smtp_sink: Any, monkeypatch: Any
+) -> None:
+    """The queue's tab counts (queue.recent_counts) are kept for COUNTS_FRESH_FOR seconds;
+    a status change made in this process has them counted again at once."""
+    reference = await submitted(client, smtp_sink)
+    assert (await queue.recent_counts())["waiting"] == 1
+    row = await Application.select().where(Application.reference == reference).first()
+    assert row is not None
+    # A change that no move of this process made (another process's): kept figures still.
+    await Application.update({Application.status: "rejected"}).where(Application.id == row["id"])
+    assert (await queue.recent_counts())["waiting"] == 1
+    monkeypatch.setattr(queue, "COUNTS_FRESH_FOR", 0.0)  # ... until they are too old
+    assert (await queue.recent_counts()) == {**{t.name: 0 for t in queue.tabs()}, "rejected": 1}
+    monkeypatch.setattr(queue, "COUNTS_FRESH_FOR", 3600.0)
+    await Application.update({Application.status: "submitted"}).where(Application.id == row["id"])
+    assert (await queue.recent_counts())["rejected"] == 1  # kept
+    row = await Application.select().where(Application.id == row["id"]).first()
+    assert row is not None
+    async with write_transaction(Application._meta.db):
+        assert await workflow.move(row, "in_review", Actor.operator(1)) is not None
+    assert (await queue.recent_counts()) == {**{t.name: 0 for t in queue.tabs()}, "in_review": 1}
 
 
 async def test_one_application_shows_answers_subject_history_and_documents_audited(
