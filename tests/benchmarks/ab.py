@@ -46,8 +46,9 @@ def _worktree(base: str) -> Path:
 
 
 def _serve_base(stack: Stack, tree: Path, port: int) -> subprocess.Popen[bytes]:
-    """A's server: B's environment and database, A's code (first on the import path)."""
-    env = dict(stack.environment(), PYTHONPATH=str(tree), BASE_URL=f"http://127.0.0.1:{port}")
+    """A's server: B's environment (its secret key too: environment() makes a new one) and
+    database, A's code (first on the import path)."""
+    env = dict(stack._env, PYTHONPATH=str(tree), BASE_URL=f"http://127.0.0.1:{port}")
     log = (stack.workdir / "server-a.log").open("wb")
     serve = ["-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(

@@ -244,7 +244,6 @@ async def _load(url: str) -> tuple[str, str]:
             await connection.execute(f"VACUUM ANALYZE {table}")
         # The gigabyte just written, flushed now: left to the checkpointer, it was written out
         # during the loads that follow (a p99 of 378 ms among rounds of 54 ms).
-        await connection.execute("VACUUM ANALYZE audit_event")
         await connection.execute("CHECKPOINT")
         public_id = await connection.fetchval(
             "SELECT public_id FROM application WHERE status = 'submitted' "
