@@ -87,8 +87,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         request_class=inputs.StrictRequest,
         multipart_form_part_limit=inputs.FORM_FIELD_LIMIT,
-        # Session, rate limit, compression and CSRF, each with a fast path (app/web/middleware).
-        middleware=[inputs.refuse_malformed_urls, *middleware.stack(settings)],
+        # The URL check, session, rate limit, compression and CSRF in one layer, each of
+        # Litestar's only where a request needs it (app/web/middleware).
+        middleware=middleware.stack(settings),
         before_send=[security.security_headers(settings)],
         # Forms are small; the documents upload raises its own limit. Larger: the 413 page.
         request_max_body_size=security.FORM_BODY_LIMIT,

@@ -18,7 +18,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.types import ASGIApp, Empty, Receive, Scope, Send
+from litestar.types import Empty, Scope
 from litestar.utils.scope.state import ScopeState
 
 # Our largest form has about 30 fields; beyond this a body is refused unparsed.
@@ -93,32 +93,24 @@ class StrictRequest(Request[Any, Any, Any]):
 PLAIN_HOST = re.compile(rb"[A-Za-z0-9.-]+(?::([0-9]{1,5}))?")
 
 
-def _plainly_valid(scope: Scope) -> bool:
+def check_url(scope: Scope, host: bytes) -> None:
+    """A path with a control character (e.g. %00) names no page, 404; a Host that is not one
+    (a port out of range) or a query string that is not UTF-8 is a 400. Checked first
+    (middleware.PortalMiddleware), before anything (the rate limiter, the error page's log
+    line) asks for the URL. `host`: the request's first Host header."""
+    if PATH_CONTROL.search(scope["path"]):
+        raise NotFoundException()
+    if not _plainly_valid(scope, host):
+        try:
+            ASGIConnection[Any, Any, Any, Any](scope).url  # noqa: B018 (parsed, kept)
+        except ValueError as exc:
+            raise ClientException() from exc
+
+
+def _plainly_valid(scope: Scope, host: bytes) -> bool:
     """The common request, decided without building the URL (issue 18: building it cost more
     than the plain handler): a plain Host header and an ASCII query string."""
     if not scope["query_string"].isascii():
         return False
-    for name, value in scope["headers"]:
-        if name == b"host":
-            match = PLAIN_HOST.fullmatch(value)
-            return match is not None and (match[1] is None or int(match[1]) <= 65535)
-    return False
-
-
-def refuse_malformed_urls(app: ASGIApp) -> ASGIApp:
-    """Middleware (the outermost): a path with a control character (e.g. %00) names no page,
-    404; a Host that is not one (a port out of range) or a query string that is not UTF-8 is
-    a 400, before anything (the rate limiter, the error page's log line) asks for the URL."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            if PATH_CONTROL.search(scope["path"]):
-                raise NotFoundException()
-            if not _plainly_valid(scope):
-                try:
-                    ASGIConnection[Any, Any, Any, Any](scope).url  # noqa: B018 (parsed, kept)
-                except ValueError as exc:
-                    raise ClientException() from exc
-        await app(scope, receive, send)
-
-    return middleware
+    match = PLAIN_HOST.fullmatch(host)
+    return match is not None and (match[1] is None or int(match[1]) <= 65535)

@@ -1,11 +1,15 @@
-"""The portal's middleware stack, each layer with a fast path for the requests it leaves alone.
+"""The portal's middleware stack in one layer, with a fast path for the requests it leaves alone.
 
-Litestar's session, CSRF, rate-limit and compression middleware each build a Request, parse
-headers or cookies and wrap `send` on every request. Here each first looks at the raw scope
-(one pass over the header list) and hands the request to Litestar's own middleware only when
-it has something to do: a session cookie or a session written by the handler; an unsafe
-method, a missing CSRF cookie or a form body; a throttled route; a client accepting gzip.
-What each does when it runs is Litestar's, unchanged (docs/benchmarks.md, issue 18).
+Litestar's session, rate-limit, compression and CSRF middleware each build a Request, parse
+headers or cookies and wrap `send` on every request. `PortalMiddleware` reads the raw scope
+once (one pass over the header list), checks the URL, and then runs only the layers that
+have something to do, each as Litestar ships it, nested in Litestar's order (session, rate
+limit, compression, CSRF): the session's when a session cookie came; the rate limiter on a
+throttled route; compression for a client accepting gzip; Litestar's CSRF check for an
+unsafe method, a missing CSRF cookie or a form body. What it does itself is what those
+layers would have done for the request they skip: an empty session (written only if the
+handler put something in it) and, for a safe request with the cookie, the page's token
+(docs/benchmarks.md, issue 18).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar._parsers import parse_cookie_string
-from litestar.config.compression import CompressionConfig
 from litestar.connection import ASGIConnection
 from litestar.middleware import DefineMiddleware
 from litestar.middleware._utils import should_bypass_middleware
@@ -21,53 +24,96 @@ from litestar.middleware.compression import CompressionMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.middleware.rate_limit import RateLimitMiddleware
 from litestar.middleware.session.base import SessionMiddleware
-from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from app.settings import Settings
-from app.web import security
+from app.web import inputs, security
 
 _FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
+# Which of Litestar's layers a request needs, as bits (the key of the chain built for it).
+_SESSION, _THROTTLED, _GZIP, _CSRF = 1, 2, 4, 8
 
 
-def _header(scope: Scope, name: bytes) -> bytes:
-    """The first value of a request header (lower-case name; ASGI servers send them so)."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return b""
+class PortalMiddleware:
+    """Session, rate limit, compression and CSRF, each only for the requests that need it,
+    behind the URL check (the outermost: nothing asks for the URL of a malformed one)."""
 
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        session = security.session_config(settings)
+        self.backend = session._backend_class(session)
+        self.session_key = self.backend.config.key.encode()
+        self.rate_limit = security.rate_limit_config(settings)
+        self.compression = security.compression_config()
+        self.csrf = CSRFMiddleware(app, security.csrf_config(settings))
+        self.csrf_cookie = self.csrf.config.cookie_name
+        self.safe_methods = self.csrf.config.safe_methods
+        self._chains: dict[int, ASGIApp] = {0: app, _CSRF: self.csrf}
 
-def _cookie_named(scope: Scope, name: bytes) -> bool:
-    """Whether any Cookie header may carry `name` (a substring test: never a false no)."""
-    return any(key == b"cookie" and name in value for key, value in scope["headers"])
-
-
-def _cookies(scope: Scope) -> dict[str, str]:
-    """The request's cookies, parsed and kept as ASGIConnection.cookies does (the first
-    Cookie header, Litestar's parser), without building the connection's Headers."""
-    state = ScopeState.from_scope(scope)
-    if state.cookies is Empty:
-        raw = _header(scope, b"cookie")
-        state.cookies = parse_cookie_string(raw.decode("latin-1")) if raw else {}
-    return state.cookies
-
-
-class SessionCookiesMiddleware(SessionMiddleware[security.SessionCookies]):
-    """Without a session cookie there is nothing to load or clear: an empty session, and the
-    backend writes a cookie only if the handler put something in it."""
-
-    def __init__(self, app: ASGIApp, backend: security.SessionCookies) -> None:
-        super().__init__(app, backend)
-        self.key = backend.config.key.encode()
+    def chain(self, layers: int) -> ASGIApp:
+        """Litestar's own middleware for `layers`, innermost first, built once per set."""
+        built = self._chains.get(layers)
+        if built is None:
+            built = self.csrf if layers & _CSRF else self.app
+            if layers & _GZIP:
+                built = CompressionMiddleware(built, self.compression)
+            if layers & _THROTTLED:
+                built = RateLimitMiddleware(built, self.rate_limit)
+            if layers & _SESSION:
+                built = SessionMiddleware(built, self.backend)
+            self._chains[layers] = built
+        return built
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _cookie_named(scope, self.key):
-            await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await self.chain(_SESSION)(scope, receive, send)
             return
+        host = cookie = content_type = None  # the first header of each name
+        layers = 0
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                if cookie is None:
+                    cookie = value
+                if self.session_key in value:  # a substring test: never a false no
+                    layers |= _SESSION
+            elif name == b"host":
+                if host is None:
+                    host = value
+            elif name == b"content-type":
+                if content_type is None:
+                    content_type = value
+            elif name == b"accept-encoding" and b"gzip" in value:
+                layers |= _GZIP
+        inputs.check_url(scope, host or b"")
+        method = str(scope.get("method", ""))
+        if security.is_throttled(scope["path"], method):
+            layers |= _THROTTLED
+        state = ScopeState.from_scope(scope)
+        token = ""
+        if method in self.safe_methods and not (content_type or b"").startswith(_FORM_TYPES):
+            # The cookies parsed and kept as ASGIConnection.cookies does (the first Cookie
+            # header, Litestar's parser), without building the connection's Headers.
+            state.cookies = parse_cookie_string(cookie.decode("latin-1")) if cookie else {}
+            token = state.cookies.get(self.csrf_cookie, "")
+        if not token:
+            layers |= _CSRF
+        elif not should_bypass_middleware(
+            scope=scope,
+            scopes=self.csrf.scopes,
+            exclude_opt_key=self.csrf.config.exclude_from_csrf_key,
+            exclude_path_pattern=self.csrf.exclude,
+        ):
+            state.csrf_token = token  # what Litestar's check leaves for a safe method
+        inner = self.chain(layers)
+        if layers & _SESSION:
+            await inner(scope, receive, send)
+            return
+        # No session cookie: nothing to load or clear. An empty session, and a cookie only
+        # if the handler put something in it.
         scope["session"] = {}
         scope[security.LOADED] = {}  # type: ignore[literal-required]
-        ScopeState.from_scope(scope).session_id = None
+        state.session_id = None
         backend = self.backend
 
         async def send_with_session(message: Message) -> None:
@@ -76,67 +122,9 @@ class SessionCookiesMiddleware(SessionMiddleware[security.SessionCookies]):
                 await backend.store_in_message(scope["session"], message, connection)
             await send(message)
 
-        await self.app(scope, receive, send_with_session)
-
-
-class SafeMethodCSRFMiddleware(CSRFMiddleware):
-    """A GET (HEAD, OPTIONS) that carries the CSRF cookie and no form body only needs the
-    token for the page's forms: no Request, no send wrapper. Everything else (every unsafe
-    method above all) goes through Litestar's check unchanged."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope.get("method")
-        if scope["type"] == "http" and method in self.config.safe_methods:
-            cookie = _cookies(scope).get(self.config.cookie_name)
-            if cookie and not _header(scope, b"content-type").startswith(_FORM_TYPES):
-                if not should_bypass_middleware(
-                    scope=scope,
-                    scopes=self.scopes,
-                    exclude_opt_key=self.config.exclude_from_csrf_key,
-                    exclude_path_pattern=self.exclude,
-                ):
-                    ScopeState.from_scope(scope).csrf_token = cookie
-                await self.app(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
-
-
-class ThrottledRoutesMiddleware:
-    """The rate limiter only on the routes it counts (security.is_throttled): the others
-    never build the Request it needs."""
-
-    def __init__(self, app: ASGIApp, config: Any) -> None:
-        self.app = app
-        self.limited = RateLimitMiddleware(app, config)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = str(scope.get("method", ""))
-        if scope["type"] == "http" and security.is_throttled(scope["path"], method):
-            await self.limited(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-
-class AcceptedGzipMiddleware:
-    """Compression only for a client that accepts gzip (wrk and most bots do not)."""
-
-    def __init__(self, app: ASGIApp, config: CompressionConfig) -> None:
-        self.app = app
-        self.compressing = CompressionMiddleware(app, config)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and b"gzip" in _header(scope, b"accept-encoding"):
-            await self.compressing(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+        await inner(scope, receive, send_with_session)
 
 
 def stack(settings: Settings) -> list[DefineMiddleware]:
-    """Outermost first: session, rate limit, compression, CSRF (Litestar's own order)."""
-    session = security.session_config(settings)
-    return [
-        DefineMiddleware(SessionCookiesMiddleware, backend=session._backend_class(session)),
-        DefineMiddleware(ThrottledRoutesMiddleware, config=security.rate_limit_config(settings)),
-        DefineMiddleware(AcceptedGzipMiddleware, config=security.compression_config()),
-        DefineMiddleware(SafeMethodCSRFMiddleware, config=security.csrf_config(settings)),
-    ]
+    """The app's middleware list (app/asgi.py)."""
+    return [DefineMiddleware(PortalMiddleware, settings=settings)]

@@ -11,7 +11,6 @@ import httpx
 import jinja2
 import pytest
 from litestar import Litestar, get
-from litestar.middleware import DefineMiddleware
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -66,11 +65,7 @@ def small_app(settings: Any) -> Litestar:
         route_handlers=[fresh, kept],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
-        middleware=[
-            DefineMiddleware(
-                middleware.SafeMethodCSRFMiddleware, config=security.csrf_config(settings)
-            )
-        ],
+        middleware=middleware.stack(settings),
         before_send=[security.security_headers(settings)],
         openapi_config=None,
     )
