@@ -93,24 +93,34 @@ class StrictRequest(Request[Any, Any, Any]):
 PLAIN_HOST = re.compile(rb"[A-Za-z0-9.-]+(?::([0-9]{1,5}))?")
 
 
+# Host headers found plain (a server answers for a few names; bounded all the same).
+_PLAIN_HOSTS: set[bytes] = set()
+_PLAIN_HOSTS_KEPT = 64
+
+
 def check_url(scope: Scope, host: bytes) -> None:
     """A path with a control character (e.g. %00) names no page, 404; a Host that is not one
     (a port out of range) or a query string that is not UTF-8 is a 400. Checked first
     (middleware.PortalMiddleware), before anything (the rate limiter, the error page's log
     line) asks for the URL. `host`: the request's first Host header."""
-    if PATH_CONTROL.search(scope["path"]):
+    path = scope["path"]
+    # An ASCII path is printable exactly when it holds no control character.
+    if not (path.isascii() and path.isprintable()) and PATH_CONTROL.search(path):
         raise NotFoundException()
-    if not _plainly_valid(scope, host):
+    if not (scope["query_string"].isascii() and _plain_host(host)):
         try:
             ASGIConnection[Any, Any, Any, Any](scope).url  # noqa: B018 (parsed, kept)
         except ValueError as exc:
             raise ClientException() from exc
 
 
-def _plainly_valid(scope: Scope, host: bytes) -> bool:
-    """The common request, decided without building the URL (issue 18: building it cost more
-    than the plain handler): a plain Host header and an ASCII query string."""
-    if not scope["query_string"].isascii():
-        return False
+def _plain_host(host: bytes) -> bool:
+    """Whether Litestar's URL parsing cannot fail on this Host (issue 18: building the URL
+    cost more than the plain handler): a name or IPv4 address and a port up to 65535."""
+    if host in _PLAIN_HOSTS:
+        return True
     match = PLAIN_HOST.fullmatch(host)
-    return match is not None and (match[1] is None or int(match[1]) <= 65535)
+    plain = match is not None and (match[1] is None or int(match[1]) <= 65535)
+    if plain and len(_PLAIN_HOSTS) < _PLAIN_HOSTS_KEPT:
+        _PLAIN_HOSTS.add(bytes(host))
+    return plain

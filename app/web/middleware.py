@@ -33,6 +33,9 @@ from app.web import inputs, security
 _FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 # Which of Litestar's layers a request needs, as bits (the key of the chain built for it).
 _SESSION, _THROTTLED, _GZIP, _CSRF = 1, 2, 4, 8
+# Paths of one route handler whose CSRF exclusion is kept (a route with a path parameter has
+# many; beyond this they are decided each time).
+_PATHS_KEPT = 256
 
 
 class PortalMiddleware:
@@ -50,6 +53,23 @@ class PortalMiddleware:
         self.csrf_cookie = self.csrf.config.cookie_name
         self.safe_methods = self.csrf.config.safe_methods
         self._chains: dict[int, ASGIApp] = {0: app, _CSRF: self.csrf}
+        self._csrf_paths: dict[str, bool] = {}
+
+    def _csrf_applies(self, scope: Scope) -> bool:
+        """Litestar's bypass test of the CSRF layer (its excluded paths, the handler's opt),
+        kept per path: this instance serves one route handler, so the path decides."""
+        path = scope["path"]
+        applies = self._csrf_paths.get(path)
+        if applies is None:
+            applies = not should_bypass_middleware(
+                scope=scope,
+                scopes=self.csrf.scopes,
+                exclude_opt_key=self.csrf.config.exclude_from_csrf_key,
+                exclude_path_pattern=self.csrf.exclude,
+            )
+            if len(self._csrf_paths) < _PATHS_KEPT:
+                self._csrf_paths[path] = applies
+        return applies
 
     def chain(self, layers: int) -> ASGIApp:
         """Litestar's own middleware for `layers`, innermost first, built once per set."""
@@ -98,12 +118,7 @@ class PortalMiddleware:
             token = state.cookies.get(self.csrf_cookie, "")
         if not token:
             layers |= _CSRF
-        elif not should_bypass_middleware(
-            scope=scope,
-            scopes=self.csrf.scopes,
-            exclude_opt_key=self.csrf.config.exclude_from_csrf_key,
-            exclude_path_pattern=self.csrf.exclude,
-        ):
+        elif self._csrf_applies(scope):
             state.csrf_token = token  # what Litestar's check leaves for a safe method
         inner = self.chain(layers)
         if layers & _SESSION:
