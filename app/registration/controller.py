@@ -117,7 +117,7 @@ class RegistrationController(Controller):
         if name not in INLINE_FIELDS:
             raise NotFoundException()
         values = await form_values(request)
-        cleaned, errors = form.check_step1_syntax(values)
+        cleaned, errors = form.check_step1_syntax(values, only=name)
         errors = await service.check_fields(cleaned, errors, only=name)
         shown = {name: errors[name]} if name in errors else {}
         status = INVALID if shown else 200

@@ -86,9 +86,11 @@ def check_email(raw: str) -> tuple[str, str | None]:
 
 
 def check_step1_syntax(
-    values: Mapping[str, str],
+    values: Mapping[str, str], only: str | None = None
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Normalised values and the errors that need no database. CAPTCHA is judged elsewhere."""
+    """Normalised values and the errors that need no database. CAPTCHA is judged elsewhere.
+    With `only` (an inline check of one field), that field and what its message depends on:
+    the type and company always, the address for its confirmation."""
     cleaned: dict[str, str] = {}
     errors: dict[str, str] = {}
 
@@ -102,6 +104,36 @@ def check_step1_syntax(
     if not company_code:
         errors["company_code"] = _("企業コードを選択してください。")
 
+    if only in (None, "ticket_number"):
+        _check_ticket(values, cleaned, errors)
+    if only in (None, "email", "email_confirm"):
+        _check_addresses(values, cleaned, errors, confirmation=only != "email")
+    if only is None and not clean_text(values.get("captcha_answer")):
+        errors["captcha_answer"] = _("画像に表示された文字を入力してください。")
+    return cleaned, errors
+
+
+def _check_addresses(
+    values: Mapping[str, str], cleaned: dict[str, str], errors: dict[str, str], confirmation: bool
+) -> None:
+    email, email_error = check_email(values.get("email", ""))
+    cleaned["email"] = email
+    if email_error:
+        errors["email"] = email_error
+    if not confirmation:
+        return
+    confirm_raw = clean_text(values.get("email_confirm"))
+    confirm, _confirm_error = check_email(confirm_raw)
+    cleaned["email_confirm"] = confirm if confirm_raw else ""
+    if not confirm_raw:
+        errors["email_confirm"] = _("確認のため、メールアドレスをもう一度入力してください。")
+    elif "email" not in errors and confirm.casefold() != email.casefold():
+        errors["email_confirm"] = _("メールアドレスと（確認）メールアドレスが一致しません。")
+
+
+def _check_ticket(
+    values: Mapping[str, str], cleaned: dict[str, str], errors: dict[str, str]
+) -> None:
     ticket_raw = clean_text(values.get("ticket_number"))
     ticket = normalise_ticket(ticket_raw) if ticket_raw else None
     cleaned["ticket_number"] = ticket or ticket_raw
@@ -112,23 +144,6 @@ def check_step1_syntax(
             "チケット番号の形式が正しくありません。"
             "LRAから発行された16文字のチケット番号（例: ABCD-EFGH-JKMN-2345）を入力してください。"
         )
-
-    email, email_error = check_email(values.get("email", ""))
-    cleaned["email"] = email
-    if email_error:
-        errors["email"] = email_error
-
-    confirm_raw = clean_text(values.get("email_confirm"))
-    confirm, _confirm_error = check_email(confirm_raw)
-    cleaned["email_confirm"] = confirm if confirm_raw else ""
-    if not confirm_raw:
-        errors["email_confirm"] = _("確認のため、メールアドレスをもう一度入力してください。")
-    elif "email" not in errors and confirm.casefold() != email.casefold():
-        errors["email_confirm"] = _("メールアドレスと（確認）メールアドレスが一致しません。")
-
-    if not clean_text(values.get("captcha_answer")):
-        errors["captcha_answer"] = _("画像に表示された文字を入力してください。")
-    return cleaned, errors
 
 
 def company_error(company_exists: bool) -> str | None:

@@ -70,10 +70,17 @@ def check_form(form: FormMultiDict) -> None:
             raise BadlyEncodedForm()
 
 
+# The form, decoded and checked once per request whichever Request object asks first.
+_CHECKED_FORM = "jcan.checked_form"
+
+
 class StrictRequest(Request[Any, Any, Any]):
     """The app's request class (also used by the CSRF middleware, which reads the form first)."""
 
     async def form(self) -> FormMultiDict:
+        checked: FormMultiDict | None = self.scope.get(_CHECKED_FORM)  # type: ignore[assignment]
+        if checked is not None:  # the CSRF check's Request read it first
+            return checked
         content_type, _options = self.content_type
         state = ScopeState.from_scope(self.scope)
         if content_type == RequestEncodingType.URL_ENCODED and state.form is Empty:
@@ -85,6 +92,7 @@ class StrictRequest(Request[Any, Any, Any]):
             # another), or a charset Python does not know.
             raise BadlyEncodedForm() from exc
         check_form(form)
+        self.scope[_CHECKED_FORM] = form  # type: ignore[literal-required]
         return form
 
 

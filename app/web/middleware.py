@@ -52,8 +52,44 @@ class PortalMiddleware:
         self.csrf = CSRFMiddleware(app, security.csrf_config(settings))
         self.csrf_cookie = self.csrf.config.cookie_name
         self.safe_methods = self.csrf.config.safe_methods
+        self.csrf_header = self.csrf.config.header_name.lower().encode("latin-1")
         self._chains: dict[int, ASGIApp] = {0: app, _CSRF: self.csrf}
         self._csrf_paths: dict[str, bool] = {}
+
+    def _csrf_passes(
+        self,
+        scope: Scope,
+        state: ScopeState,
+        method: str,
+        cookie: bytes | None,
+        content_type: bytes | None,
+        header_token: bytes | None,
+    ) -> bool:
+        """Whether Litestar's CSRF check would let this request through without reading the
+        body, decided as it decides (its token test, its excluded paths): a safe method with
+        the CSRF cookie and no form body (the page's token is the cookie), or an unsafe one
+        whose header token matches the cookie (htmx sends it so). Everything else, every
+        refusal above all, goes to Litestar's check."""
+        safe = method in self.safe_methods
+        form = content_type is not None and content_type.startswith(_FORM_TYPES)
+        if form and (safe or not header_token):
+            return False  # Litestar reads the form (its token, or strict decoding)
+        # The cookies parsed and kept as ASGIConnection.cookies does (the first Cookie
+        # header, Litestar's parser), without building the connection's Headers.
+        state.cookies = parse_cookie_string(cookie.decode("latin-1")) if cookie else {}
+        cookie_token = state.cookies.get(self.csrf_cookie)
+        if not cookie_token:
+            return False
+        if not self._csrf_applies(scope):
+            return True
+        if safe:
+            state.csrf_token = cookie_token  # what Litestar's check leaves for a safe method
+            return True
+        token = header_token.decode("latin-1") if header_token else ""
+        if not (token and self.csrf._csrf_tokens_match(token, cookie_token)):
+            return False
+        state.csrf_token = token
+        return True
 
     def _csrf_applies(self, scope: Scope) -> bool:
         """Litestar's bypass test of the CSRF layer (its excluded paths, the handler's opt),
@@ -89,7 +125,7 @@ class PortalMiddleware:
         if scope["type"] != "http":
             await self.chain(_SESSION)(scope, receive, send)
             return
-        host = cookie = content_type = None  # the first header of each name
+        host = cookie = content_type = header_token = None  # the first header of each name
         layers = 0
         for name, value in scope["headers"]:
             if name == b"cookie":
@@ -105,21 +141,15 @@ class PortalMiddleware:
                     content_type = value
             elif name == b"accept-encoding" and b"gzip" in value:
                 layers |= _GZIP
+            elif name == self.csrf_header and header_token is None:
+                header_token = value
         inputs.check_url(scope, host or b"")
         method = str(scope.get("method", ""))
         if security.is_throttled(scope["path"], method):
             layers |= _THROTTLED
         state = ScopeState.from_scope(scope)
-        token = ""
-        if method in self.safe_methods and not (content_type or b"").startswith(_FORM_TYPES):
-            # The cookies parsed and kept as ASGIConnection.cookies does (the first Cookie
-            # header, Litestar's parser), without building the connection's Headers.
-            state.cookies = parse_cookie_string(cookie.decode("latin-1")) if cookie else {}
-            token = state.cookies.get(self.csrf_cookie, "")
-        if not token:
+        if not self._csrf_passes(scope, state, method, cookie, content_type, header_token):
             layers |= _CSRF
-        elif self._csrf_applies(scope):
-            state.csrf_token = token  # what Litestar's check leaves for a safe method
         inner = self.chain(layers)
         if layers & _SESSION:
             await inner(scope, receive, send)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.registration import form
 from app.registration.form import TicketState
@@ -82,3 +84,29 @@ def test_captcha_verdicts_have_messages():
 def test_agreement_requires_the_checkbox_value():
     assert form.agreement_error({"agree": "yes"}) is None
     assert form.agreement_error({}) and form.agreement_error({"agree": "no"})
+
+
+SAMPLES = {
+    "applicant_type": st.sampled_from(["self", "agent", "", "other"]),
+    "company_code": st.sampled_from(["DEMO01", "demo01", "", "　"]),
+    "ticket_number": st.sampled_from(["ABCD-EFGH-JKMN-2345", "abcd efgh jkmn 2345", "ABCD", ""]),
+    "email": st.sampled_from(
+        ["taro@example.jp", "ＴＡＲＯ＠ｅｘａｍｐｌｅ．ｊｐ", "taro@", "", "a@b"]
+    ),
+    "email_confirm": st.sampled_from(
+        ["taro@example.jp", "TARO@EXAMPLE.JP", "hanako@example.jp", ""]
+    ),
+    "captcha_answer": st.sampled_from(["", "ABC123"]),
+}
+
+
+@given(values=st.fixed_dictionaries({}, optional=SAMPLES), name=st.sampled_from(list(SAMPLES)))
+def test_an_inline_check_of_one_field_says_what_the_whole_check_says_of_it(values, name):
+    whole_cleaned, whole_errors = form.check_step1_syntax(values)
+    cleaned, errors = form.check_step1_syntax(values, only=name)
+    if name != "captcha_answer":  # checked at submit only (it is consumed by the check)
+        assert cleaned.get(name) == whole_cleaned.get(name)
+        assert errors.get(name) == whole_errors.get(name)
+    # What the database checks of an inline check read (service.check_fields).
+    assert cleaned["company_code"] == whole_cleaned["company_code"]
+    assert errors.get("company_code") == whole_errors.get("company_code")

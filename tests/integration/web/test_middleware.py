@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from cryptography.x509 import ocsp
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.routes import HTTPRoute
 
 from app.web import security
@@ -98,6 +99,31 @@ async def test_every_unsafe_route_refuses_a_request_without_the_csrf_token(app, 
         assert wrong.status_code == 403, where
         header = await client.request(method, path, headers={"x-csrftoken": forged})
         assert header.status_code == 403, where
+
+
+async def test_the_header_token_is_judged_as_litestar_judges_it(settings, client):
+    """The unsafe requests the middleware lets through itself (a header token that matches
+    the cookie) and those it leaves to Litestar's check: the same answers as that check."""
+    token = CSRF.search((await client.get("/register/step1")).text).group(1)
+    path = "/register/step1/fields/email"
+    form = {"applicant_type": "self", "email": "taro@example.jp"}
+    htmx = {"hx-request": "true", "x-csrftoken": token}
+    assert (await client.post(path, data=form, headers=htmx)).status_code == 200
+    # The header decides when there is one, as in Litestar: a forged form token is not read.
+    forged = token[:-4] + ("aaaa" if not token.endswith("aaaa") else "bbbb")
+    both = await client.post(path, data=form | {"_csrf_token": forged}, headers=htmx)
+    assert both.status_code == 200
+    # An empty header: the form's token decides.
+    empty = {"hx-request": "true", "x-csrftoken": ""}
+    assert (await client.post(path, data=form, headers=empty)).status_code == 403
+    with_form = await client.post(path, data=form | {"_csrf_token": token}, headers=empty)
+    assert with_form.status_code == 200
+    # A well-formed token of another browser's cookie is no match for this one.
+    other = generate_csrf_token(security.csrf_config(settings).secret)
+    mismatch = {"hx-request": "true", "x-csrftoken": other}
+    assert (await client.post(path, data=form, headers=mismatch)).status_code == 403
+    client.cookies.delete("jcan_csrf")
+    assert (await client.post(path, data=form, headers=htmx)).status_code == 403
 
 
 async def test_a_token_without_its_cookie_is_refused(app, client):
