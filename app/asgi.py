@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The URL check, session, rate limit, compression and CSRF in one layer, each of
         # Litestar's only where a request needs it (app/web/middleware).
         middleware=middleware.stack(settings),
-        before_send=[security.security_headers(settings)],
+        before_send=[middleware.before_send(settings)],
         # Forms are small; the documents upload raises its own limit. Larger: the 413 page.
         request_max_body_size=security.FORM_BODY_LIMIT,
         # A portal of HTML pages publishes no API schema (and no doc UIs loading CDN scripts).

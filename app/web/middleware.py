@@ -14,6 +14,7 @@ handler put something in it) and, for a safe request with the cookie, the page's
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar._parsers import parse_cookie_string
@@ -36,6 +37,9 @@ _SESSION, _THROTTLED, _GZIP, _CSRF = 1, 2, 4, 8
 # Paths of one route handler whose CSRF exclusion is kept (a route with a path parameter has
 # many; beyond this they are decided each time).
 _PATHS_KEPT = 256
+# Set on a request whose session the middleware made (no session cookie came): before_send
+# writes it if the handler put something in it.
+_FAST_SESSION = "jcan.session_made"
 
 
 class PortalMiddleware:
@@ -154,20 +158,33 @@ class PortalMiddleware:
         if layers & _SESSION:
             await inner(scope, receive, send)
             return
-        # No session cookie: nothing to load or clear. An empty session, and a cookie only
-        # if the handler put something in it.
+        # No session cookie: nothing to load or clear. An empty session, written by the app's
+        # before_send hook only if the handler put something in it.
         scope["session"] = {}
         scope[security.LOADED] = {}  # type: ignore[literal-required]
+        scope[_FAST_SESSION] = True  # type: ignore[literal-required]
         state.session_id = None
-        backend = self.backend
+        await inner(scope, receive, send)
 
-        async def send_with_session(message: Message) -> None:
-            if message["type"] == "http.response.start" and scope.get("session"):
-                connection = ASGIConnection[Any, Any, Any, Any](scope, receive=receive, send=send)
-                await backend.store_in_message(scope["session"], message, connection)
-            await send(message)
 
-        await inner(scope, receive, send_with_session)
+def before_send(settings: Settings) -> Callable[[Message, Scope], Awaitable[None]]:
+    """The app's before_send hook, on every response (error pages and unknown paths too): the
+    session a request without a session cookie left, if the handler put something in it
+    (PortalMiddleware), then the security headers (security.header_writer). One hook, no
+    send wrapper per request."""
+    write_headers = security.header_writer(settings)
+    session = security.session_config(settings)
+    backend = session._backend_class(session)
+
+    async def portal_before_send(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        if scope.get(_FAST_SESSION) and scope.get("session"):
+            connection = ASGIConnection[Any, Any, Any, Any](scope)
+            await backend.store_in_message(scope["session"], message, connection)
+        write_headers(message)
+
+    return portal_before_send
 
 
 def stack(settings: Settings) -> list[DefineMiddleware]:

@@ -78,8 +78,9 @@ def strict_transport_security(settings: Settings) -> str | None:
     return f"max-age={settings.security.hsts_max_age}; includeSubDomains"
 
 
-def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable[None]]:
-    """The before_send hook: the same headers on every response; no caching of dynamic pages.
+def header_writer(settings: Settings) -> Callable[[Message], None]:
+    """What the before_send hook does to a response's start message (other messages it leaves
+    alone): the same headers on every response; no caching of dynamic pages.
 
     The headers are encoded once, here, and appended to the response's raw header list in one
     go; one pass over that list finds a header of ours the handler set (replaced, as before),
@@ -95,7 +96,7 @@ def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable
     ours = frozenset(name for name, _ in raw)
     no_store = (b"cache-control", b"no-store")
 
-    async def add_security_headers(message: Message, scope: Scope) -> None:
+    def add_security_headers(message: Message) -> None:
         if message["type"] != "http.response.start":
             return
         headers = message.get("headers")
@@ -116,6 +117,17 @@ def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable
         headers.extend(raw)
         if not cached and not content_type.startswith(CACHEABLE_TYPES):
             headers.append(no_store)
+
+    return add_security_headers
+
+
+def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable[None]]:
+    """The headers alone as a before_send hook (the app's own hook, middleware.before_send,
+    writes the session its middleware left first)."""
+    write = header_writer(settings)
+
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        write(message)
 
     return add_security_headers
 

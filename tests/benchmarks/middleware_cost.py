@@ -119,7 +119,7 @@ def stack_before(s: Settings) -> Litestar:
 
 def stack_now(s: Settings) -> Litestar:
     """The plain handler behind the portal's middleware as app/asgi.py configures it now."""
-    return bare_app(middleware=middleware.stack(s), before_send=[security.security_headers(s)])
+    return bare_app(middleware=middleware.stack(s), before_send=[middleware.before_send(s)])
 
 
 @dataclass(frozen=True)

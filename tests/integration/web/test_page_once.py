@@ -18,7 +18,7 @@ from litestar.response import Response
 from litestar.template.config import TemplateConfig
 
 from app.registration import companies
-from app.web import middleware, security
+from app.web import middleware
 from app.web.render import page, page_once
 from app.web.types import Req
 from tests.helpers import CAPTCHA, CSRF, check_step1_field, csrf_of, post_step1
@@ -66,7 +66,7 @@ def small_app(settings: Any) -> Litestar:
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
         middleware=middleware.stack(settings),
-        before_send=[security.security_headers(settings)],
+        before_send=[middleware.before_send(settings)],
         openapi_config=None,
     )
 
