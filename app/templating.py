@@ -54,10 +54,16 @@ def japan_time_format() -> Callable[[datetime], str]:
     """format_japan_time for a time already in Japan time, the catalog looked up once (a page
     of fifty rows calls it fifty times)."""
     text = translations().gettext("{y}年{m}月{d}日 {hm}（日本時間）")
+    # The catalog's named fields as positional ones: one format call, no keyword dict.
+    positional = (
+        text.replace("{y}", "{0}")
+        .replace("{m}", "{1}")
+        .replace("{d}", "{2}")
+        .replace("{hm}", "{3:02d}:{4:02d}")
+    )
 
     def japan_time(local: datetime) -> str:
-        hm = f"{local.hour:02d}:{local.minute:02d}"
-        return text.format(y=local.year, m=local.month, d=local.day, hm=hm)
+        return positional.format(local.year, local.month, local.day, local.hour, local.minute)
 
     return japan_time
 

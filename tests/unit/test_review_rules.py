@@ -4,7 +4,7 @@ checklist per answers, the service level in business days, and the decision form
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from app.console.review.pages import names_in
 from app.console.review.rules import (
     Action,
     actions,
+    age_text,
     business_day_after,
     business_days_between,
     checklist,
@@ -220,3 +221,21 @@ def test_a_queue_rows_names_come_from_its_answers_json() -> None:
     # Whatever is stored, the queue shows a row (an empty name), never an error.
     for stored in (None, "", "not json", "[1, 2]", '"text"'):
         assert names_in(stored) == ("", ""), stored
+
+
+@pytest.mark.parametrize(
+    ("ago", "expected"),
+    [
+        (timedelta(days=3, hours=5), "3日"),
+        (timedelta(days=1), "1日"),
+        (timedelta(hours=23, minutes=59, seconds=59), "23時間"),
+        (timedelta(hours=1), "1時間"),
+        (timedelta(minutes=59, seconds=59), "59分"),
+        (timedelta(seconds=30), "0分"),
+        (timedelta(seconds=-90), "0分"),  # a clock a little ahead: never a negative age
+    ],
+)
+def test_the_age_of_a_queue_row(ago: timedelta, expected: str) -> None:
+    now = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
+    assert age_text(now - ago, now) == expected
+    assert age_text(None, now) == ""

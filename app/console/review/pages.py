@@ -25,7 +25,7 @@ from app.console.review.form import DOCUMENTS, rejection_reasons
 from app.console.review.rules import (
     JAPAN,
     actions,
-    age_text,
+    age_text_format,
     checklist,
     houjin_bangou_url,
     overdue_since,
@@ -97,6 +97,7 @@ def queue_rows(
     now = utcnow()
     today = now.astimezone(JAPAN).date()
     japan_time = japan_time_format()
+    age_text = age_text_format()
     status_labels: dict[str, str] = {}
     type_labels: dict[str, str] = {}
     late: dict[date, bool] = {}

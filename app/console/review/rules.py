@@ -3,7 +3,7 @@ and allowed, the four-eyes rule, the checklist that applies, and the service lev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -140,11 +140,24 @@ def overdue_since(day: date, today: date, sla_business_days: int) -> bool:
 
 
 def age_text(submitted_at: datetime | None, now: datetime) -> str:
-    if submitted_at is None:
-        return ""
-    delta = now - submitted_at
-    if delta >= timedelta(days=1):
-        return _("%(n)s日") % {"n": delta.days}
-    if delta >= timedelta(hours=1):
-        return _("%(n)s時間") % {"n": int(delta.total_seconds() // 3600)}
-    return _("%(n)s分") % {"n": max(int(delta.total_seconds() // 60), 0)}
+    return age_text_format()(submitted_at, now)
+
+
+def age_text_format() -> Callable[[datetime | None, datetime], str]:
+    """age_text with its three texts looked up once (a page of fifty rows calls it fifty
+    times)."""
+    days, hours, minutes = _("%(n)s日"), _("%(n)s時間"), _("%(n)s分")
+    one_day, one_hour = timedelta(days=1), timedelta(hours=1)
+
+    def age(submitted_at: datetime | None, now: datetime) -> str:
+        if submitted_at is None:
+            return ""
+        delta = now - submitted_at
+        if delta >= one_day:
+            return days % {"n": delta.days}
+        seconds = int(delta.total_seconds())
+        if delta >= one_hour:
+            return hours % {"n": seconds // 3600}
+        return minutes % {"n": max(seconds // 60, 0)}
+
+    return age
