@@ -5,11 +5,12 @@ headers or cookies and wrap `send` on every request. `PortalMiddleware` reads th
 once (one pass over the header list), checks the URL, and then runs only the layers that
 have something to do, each as Litestar ships it, nested in Litestar's order (session, rate
 limit, compression, CSRF): the session's when a session cookie came; the rate limiter on a
-throttled route; compression for a client accepting gzip; Litestar's CSRF check for an
-unsafe method, a missing CSRF cookie or a form body. What it does itself is what those
-layers would have done for the request they skip: an empty session (written only if the
-handler put something in it) and, for a safe request with the cookie, the page's token
-(docs/benchmarks.md, issue 18).
+throttled route; compression for a client accepting gzip; Litestar's CSRF check for a
+missing CSRF cookie, a form body without a header token, and an unsafe method whose header
+token does not match the cookie. What it does itself is what those layers would have done
+for the request they skip: an empty session (written by `before_send` only if the handler
+put something in it), the page's token for a safe request with the cookie, and Litestar's own
+token test for an unsafe one with a header token (docs/benchmarks.md, issue 18).
 """
 
 from __future__ import annotations
