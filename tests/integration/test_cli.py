@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+
 import pytest
 
 from app.registration.form import normalise_ticket
 from tests.support.cli import jcan
+from tests.support.services import RUN_ID, TEST_REDIS_URL
 
 
 async def test_companies_add_and_tickets_issue_and_list(client):
@@ -44,6 +48,26 @@ def test_help_lists_the_commands(command):
     result = jcan(*command)
     assert result.returncode == 0
     assert "usage: jcan" in result.stdout
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="needs a Redis for `jcan worker` to wait on")
+def test_a_command_that_hangs_fails_alone_and_shows_where_it_hung(tmp_path):
+    # `jcan worker` waits for jobs until it is stopped: as a command given 3 s, it hangs. Its
+    # own queue and a database of its own, so it takes no other test's jobs.
+    env = {
+        "REDIS_URL": TEST_REDIS_URL,
+        "JOB_QUEUE_NAME": f"jcan:test:hang:{RUN_ID}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'hang.sqlite'}",
+    }
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired) as hung:
+        jcan("worker", env=env, timeout=3)
+    assert time.monotonic() - started < 20
+    assert "most recent call first" in hung.value.stderr  # faulthandler's dump of its stack
+    # The next command gets a zygote in step (before, it read the hung one's answers).
+    for _ in range(3):
+        result = jcan("--help")
+        assert result.returncode == 0 and "usage: jcan" in result.stdout
 
 
 def test_worker_without_redis_says_how_jobs_run():

@@ -27,10 +27,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The zygote's program: read one JSON request per line, fork, answer the child's pid, then its
-# exit status. The child points fds 0/1/2 at the request's files before anything runs.
+# The zygote's program: say it is ready once app.cli is imported, then read one JSON request per
+# line, fork, answer the child's pid, then its exit status, each answer carrying the request's
+# number. The child points fds 0/1/2 at the request's files before anything runs, and arms
+# faulthandler so that a hang can be shown (SIGABRT dumps every thread's stack to its stderr).
 _ZYGOTE = r"""
-import io, json, os, sys, traceback
+import faulthandler, io, json, os, sys, traceback
 import app.cli
 
 def child(request):
@@ -43,6 +45,7 @@ def child(request):
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+    faulthandler.enable(file=sys.stderr, all_threads=True)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -64,15 +67,26 @@ def child(request):
     os._exit(code if isinstance(code, int) else 1)
 
 answers = os.fdopen(int(sys.argv[1]), "w", buffering=1)
+answers.write(json.dumps({"ready": os.getpid()}) + "\n")
 for line in sys.stdin:
     request = json.loads(line)
     pid = os.fork()
     if pid == 0:
         child(request)
-    answers.write(json.dumps({"pid": pid}) + "\n")
+    answers.write(json.dumps({"n": request["n"], "pid": pid}) + "\n")
     _, status = os.waitpid(pid, 0)
-    answers.write(json.dumps({"status": os.waitstatus_to_exitcode(status)}) + "\n")
+    status = os.waitstatus_to_exitcode(status)
+    answers.write(json.dumps({"n": request["n"], "status": status}) + "\n")
 """
+
+# How long the zygote may take to import app.cli (seconds; ~2.5 on a quiet machine, several
+# under the CI's load), and to fork once it has.
+_IMPORT_DEADLINE = 120.0
+_FORK_DEADLINE = 30.0
+
+
+class ZygoteError(RuntimeError):
+    """The zygote did not answer as it must; it has been thrown away."""
 
 
 class _Zygote:
@@ -89,54 +103,84 @@ class _Zygote:
         os.close(write)
         self.answers = os.fdopen(read, "r")
         self.owner = os.getpid()
+        self.ready = False
+        self.requests = 0
 
     def alive(self) -> bool:
         return self.owner == os.getpid() and self.process.poll() is None
 
-    def _answer(self, deadline: float | None) -> dict[str, int] | None:
+    def _line(self, deadline: float) -> dict[str, int] | None:
         ready, _, _ = select.select([self.answers], [], [], deadline)
         if not ready:
             return None
         line = self.answers.readline()
         if not line:
-            raise RuntimeError("the jcan zygote exited")
+            raise ZygoteError("the jcan zygote exited")
         answer: dict[str, int] = json.loads(line)
         return answer
+
+    def _answer(self, n: int, key: str, deadline: float) -> int | None:
+        """The answer `key` to request `n`, or None after `deadline` seconds. Any other line
+        means the two sides are out of step: an error, never taken for this command's answer."""
+        answer = self._line(deadline)
+        if answer is None:
+            return None
+        if answer.get("n") != n or key not in answer:
+            raise ZygoteError(f"the jcan zygote answered {answer}, expected {key} of request {n}")
+        return answer[key]
 
     def run(
         self, args: list[str], env: dict[str, str], cwd: Path, timeout: float
     ) -> subprocess.CompletedProcess[str]:
+        if not self.ready:
+            if self._line(_IMPORT_DEADLINE) is None:
+                raise ZygoteError(f"the jcan zygote did not import app.cli in {_IMPORT_DEADLINE} s")
+            self.ready = True
+        self.requests += 1
+        n = self.requests
         with tempfile.TemporaryDirectory(prefix="jcan-cli-") as directory:
             out, err = Path(directory, "stdout"), Path(directory, "stderr")
-            request = {"args": args, "env": env, "cwd": str(cwd)}
+            request = {"n": n, "args": args, "env": env, "cwd": str(cwd)}
             request |= {"stdout": str(out), "stderr": str(err)}
             assert self.process.stdin is not None
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
-            started = self._answer(30)
-            if started is None:
-                raise RuntimeError("the jcan zygote did not fork")
-            finished = self._answer(timeout)
-            if finished is None:
-                # It may have ended just now (then the zygote has its status already): either
-                # way its status is read here, never taken for the next command's answer.
+            pid = self._answer(n, "pid", _FORK_DEADLINE)
+            if pid is None:
+                raise ZygoteError(f"the jcan zygote did not fork in {_FORK_DEADLINE} s")
+            status = self._answer(n, "status", timeout)
+            if status is None:
+                # Show where it hangs: faulthandler writes every thread's stack to its stderr
+                # on SIGABRT; then make sure it is gone. The zygote is thrown away after this
+                # (see jcan()), so one hang fails one command, not the ones after it.
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(started["pid"], signal.SIGKILL)
-                self._answer(30)
-                raise subprocess.TimeoutExpired(["jcan", *args], timeout)
-            return subprocess.CompletedProcess(
-                ["jcan", *args], finished["status"], out.read_text(), err.read_text()
-            )
+                    os.kill(pid, signal.SIGABRT)
+                if self._line(5) is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(
+                    ["jcan", *args], timeout, output=_read(out), stderr=_read(err)
+                )
+            return subprocess.CompletedProcess(["jcan", *args], status, _read(out), _read(err))
 
     def close(self) -> None:
         if self.process.poll() is None:
             assert self.process.stdin is not None
-            self.process.stdin.close()
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
         self.answers.close()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 _lock = threading.Lock()
@@ -157,7 +201,16 @@ def jcan(
     with _lock:
         if _zygote is None or not _zygote.alive():
             _zygote = _Zygote()
-        return _zygote.run(list(args), dict(environment), cwd, timeout)
+        try:
+            return _zygote.run(list(args), dict(environment), cwd, timeout)
+        except BaseException:
+            # A timeout, a zygote out of step, an interrupt: whatever it was, the next command
+            # gets a new zygote rather than this one's leftovers.
+            with contextlib.suppress(Exception):
+                _zygote.process.kill()
+                _zygote.close()
+            _zygote = None
+            raise
 
 
 def stop() -> None:
