@@ -7,6 +7,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.application import states
 from app.console.review import form
@@ -20,7 +22,9 @@ from app.console.review.rules import (
     checklist,
     houjin_bangou_url,
     is_business_day,
+    last_overdue_day,
     overdue,
+    overdue_since,
 )
 
 ME, OTHER = 1, 2
@@ -141,6 +145,26 @@ def test_a_submission_before_a_holiday_weekend_is_not_overdue_during_it() -> Non
     assert overdue(submitted, datetime(2026, 5, 7, 15, 0, tzinfo=UTC), 2)  # 00:00 JST 8 May
     # Without the holidays it would have been overdue on Tuesday 5 May
     assert business_days_between(date(2026, 4, 30), date(2026, 5, 5)) == 1
+
+
+@given(
+    today=st.dates(date(2024, 1, 1), date(2030, 12, 31)),
+    back=st.integers(-5, 60),
+    sla=st.integers(0, 10),
+)
+def test_the_last_overdue_day_divides_a_page_as_each_row_would(
+    today: date, back: int, sla: int
+) -> None:
+    # The queue asks once a page; each row asking overdue_since must get the same answer.
+    day = date.fromordinal(today.toordinal() - back)
+    assert (day <= last_overdue_day(today, sla)) == overdue_since(day, today, sla)
+
+
+def test_the_last_overdue_day_around_golden_week() -> None:
+    # On Friday 8 May 2026 with 2 business days, 30 April is overdue (1 May, 7 May, 8 May
+    # have begun), 1 May is not (7 May and 8 May only); on 7 May, 30 April is not.
+    assert last_overdue_day(date(2026, 5, 8), 2) == date(2026, 4, 30)
+    assert last_overdue_day(date(2026, 5, 7), 2) == date(2026, 4, 29)  # 昭和の日 itself
 
 
 def test_the_service_level_agrees_with_counting_the_days_for_years_on() -> None:

@@ -194,7 +194,7 @@ async def page(
     if search:  # its plan's shape does not depend on the words searched (see _search)
         rows = await raw_with_generic_plan(Application, sql, *args)
     else:
-        rows = [dict(row) for row in await Application.raw(sql, *args)]
+        rows = await Application.raw(sql, *args)  # dicts already
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     if order == "DESC":

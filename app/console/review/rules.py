@@ -139,6 +139,21 @@ def overdue_since(day: date, today: date, sla_business_days: int) -> bool:
     return today >= business_day_after(day, sla_business_days + 1)
 
 
+def last_overdue_day(today: date, sla_business_days: int) -> date:
+    """The latest day whose applications are overdue on `today` (Japan dates): what came on
+    a day up to this one is overdue, what came later is not. Overdue means more than
+    `sla_business_days` business days in (day, today]; that count only grows as the day
+    goes back, so one walk back from today answers for a whole page (a page of a search
+    holds fifty different days: overdue_since for each was 4% of its time)."""
+    needed = sla_business_days + 1
+    day, counted = today, 0
+    while counted < needed:
+        if is_business_day(day):
+            counted += 1
+        day -= timedelta(days=1)
+    return day
+
+
 def age_text(submitted_at: datetime | None, now: datetime) -> str:
     return age_text_format()(submitted_at, now)
 

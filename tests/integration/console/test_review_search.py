@@ -198,11 +198,11 @@ async def test_few_words_are_a_list_of_primary_keys_on_postgres(client: Any) -> 
     assert len(await Application.raw(sql, *args)) == 0
 
 
-async def test_a_search_planned_once_answers_as_raw_and_leaves_the_setting_behind(
+async def test_a_search_planned_once_answers_as_raw_and_the_main_pool_plans_as_before(
     client: Any,
 ) -> None:
-    """app.db.raw_with_generic_plan: the same rows as a plain raw, and on PostgreSQL the
-    connection it used plans as before once it is back in the pool."""
+    """app.db.raw_with_generic_plan: the same rows as a plain raw; on PostgreSQL it runs
+    with generic plans, and no connection of the main pool does."""
     await issue_tickets("ISC", 1)
     sql, args, _order = queue.query(queue.tabs()[0], "zz")
     assert await raw_with_generic_plan(Application, sql, *args) == [
