@@ -14,7 +14,7 @@ from litestar.response import Response
 
 from app.console.accounts.tables import ConsoleSession
 from app.console.audit.service import record
-from app.db import utcnow, write_transaction
+from app.db import fetch, utcnow, write_transaction
 from app.settings import ConsoleSettings, Settings
 
 COOKIE = "jcan_console"
@@ -106,7 +106,7 @@ async def load(
     if not raw or len(raw) > 128:
         return None
     now = now or utcnow()
-    rows = await ConsoleSession.raw(_LOAD, hash_id(raw))
+    rows = await fetch(ConsoleSession, _LOAD, hash_id(raw))
     if not rows:
         return None
     row = rows[0]

@@ -14,7 +14,7 @@ from piccolo.engine.sqlite import TransactionType
 
 from app.console.audit import chain
 from app.console.audit.tables import AuditEvent
-from app.db import utcnow, write_transaction
+from app.db import fetch, utcnow, write_transaction
 
 # Appends are serialised: on PostgreSQL by this transaction-scoped advisory lock (held until
 # the caller's commit or rollback), on SQLite by the write lock every write transaction takes
@@ -110,7 +110,8 @@ async def _append_pg(
     at = now or utcnow()
     chain.canonical_time(at)  # refuses a naive time before anything is written
     f = _fields(action, actor, target, outcome, client)
-    rows = await AuditEvent.raw(
+    rows = await fetch(
+        AuditEvent,
         PG_APPEND,
         *(at, f["actor"], f["action"], f["target"], f["client"], f["outcome"]),
         chain.canonical_details(details),

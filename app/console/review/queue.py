@@ -14,7 +14,7 @@ from piccolo.engine.postgres import PostgresEngine
 from app.application import states, workflow
 from app.application.search import prefix_range
 from app.application.tables import Application
-from app.db import raw_with_generic_plan
+from app.db import fetch, raw_with_generic_plan
 from app.i18n import _
 
 PAGE_SIZE = 50
@@ -47,7 +47,7 @@ def tab_named(name: str) -> Tab | None:
 
 @dataclass(frozen=True)
 class Page:
-    rows: list[dict[str, Any]]
+    rows: list[Any]  # dicts (SQLite) or asyncpg Records: read by column name
     earlier: int | None  # `before` cursor: the page of rows submitted earlier
     later: int | None  # `after` cursor: the page of rows submitted later
 
@@ -194,7 +194,7 @@ async def page(
     if search:  # its plan's shape does not depend on the words searched (see _search)
         rows = await raw_with_generic_plan(Application, sql, *args)
     else:
-        rows = await Application.raw(sql, *args)  # dicts already
+        rows = await fetch(Application, sql, *args)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     if order == "DESC":

@@ -14,8 +14,9 @@ from piccolo.engine.postgres import PostgresEngine
 
 from app.application.tables import Application, ApplicationSearchTerm
 from app.console.review import queue
-from app.db import raw_with_generic_plan
+from app.db import fetch, raw_with_generic_plan, utcnow, write_transaction
 from app.registration.companies import issue_tickets
+from app.registration.tables import Company
 from tests.helpers import (
     GOOD_ANSWERS,
     error_summary_text,
@@ -216,3 +217,25 @@ async def test_a_search_planned_once_answers_as_raw_and_the_main_pool_plans_as_b
         for _ in range(engine.pool.get_max_size() + 1):  # every connection of the pool
             rows = await Application.raw("SELECT current_setting('plan_cache_mode') AS mode")
             assert rows == [{"mode": "auto"}]
+
+
+async def test_fetch_answers_as_raw_inside_and_outside_a_transaction(client: Any) -> None:
+    """app.db.fetch (the queue's page, the console session, the audit append): the rows of
+    a plain raw, read by column name; inside a transaction, on that transaction's
+    connection (it sees what the transaction has not committed yet)."""
+    sql = "SELECT code, name FROM company WHERE code = {} OR code = {} ORDER BY code"
+    expected = await Company.raw(sql, "ISC", "NOPE")
+    found = await fetch(Company, sql, "ISC", "NOPE")
+    assert [dict(row) for row in found] == expected and expected
+    assert found[0]["code"] == "ISC"
+    engine = Company._meta.db
+    async with write_transaction(engine):
+        await Company.raw(
+            "INSERT INTO company (code, name, created_at) VALUES ({}, {}, {})",
+            "FETCHTX",
+            "取引中株式会社",
+            utcnow(),
+        )
+        inside = await fetch(Company, "SELECT name FROM company WHERE code = {}", "FETCHTX")
+        assert [row["name"] for row in inside] == ["取引中株式会社"]
+        await Company.delete().where(Company.code == "FETCHTX")
