@@ -110,3 +110,82 @@ def test_an_inline_check_of_one_field_says_what_the_whole_check_says_of_it(value
     # What the database checks of an inline check read (service.check_fields).
     assert cleaned["company_code"] == whole_cleaned["company_code"]
     assert errors.get("company_code") == whole_errors.get("company_code")
+
+
+def _validator_says(text: str) -> str | None:
+    """email-validator's normalised address, or None when it refuses the text."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+_ATOM = st.text(alphabet="abcXYZ019_!#$%&'*+/=?^`{|}~-", min_size=1, max_size=8)
+_LABEL = st.one_of(
+    st.text(alphabet="abzAZ09-", min_size=1, max_size=10),
+    st.sampled_from(["xn--bcher-kva", "ab--cd", "xn--zz", "a" * 63, "a" * 64, "1"]),
+)
+_TLD = st.one_of(
+    st.sampled_from(["jp", "JP", "com", "test", "local", "localhost", "onion", "arpa", "1", "c0"]),
+    _LABEL,
+)
+
+
+@st.composite
+def _addresses(draw: st.DrawFn) -> str:
+    local = draw(
+        st.one_of(
+            st.lists(_ATOM, min_size=1, max_size=4).map(".".join),
+            st.sampled_from(["Info", "POSTMASTER", "a..b", ".a", "a.", "a" * 65, '"q"', "ü"]),
+        )
+    )
+    labels = draw(st.lists(_LABEL, min_size=0, max_size=4))
+    return f"{local}@{'.'.join([*labels, draw(_TLD)])}"
+
+
+@given(st.one_of(_addresses(), st.from_regex(form._PLAIN_ADDRESS, fullmatch=True)))
+def test_a_plain_address_is_normalised_as_email_validator_does(text: str) -> None:
+    # The fast path answers only for what email-validator accepts, and with its answer.
+    plain = form.plain_address(text)
+    if plain is not None:
+        assert plain == _validator_says(text), text
+
+
+@given(
+    st.lists(st.sampled_from(["a", "Mail", "x1", "b-c"]), min_size=1, max_size=3),
+    st.sampled_from(["test", "local", "localhost", "onion", "arpa", "invalid", "jp", "Co"]),
+    st.sampled_from(["taro", "Info", "SALES", "abuse", "a.b"]),
+)
+def test_reserved_names_and_case_insensitive_mailboxes_are_left_to_the_validator(
+    labels: list[str], tld: str, local: str
+) -> None:
+    text = f"{local}@{'.'.join([*labels, tld])}"
+    plain = form.plain_address(text)
+    assert plain is None or plain == _validator_says(text), text
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_no_text_the_validator_refuses_passes_as_plain(text: str) -> None:
+    plain = form.plain_address(text)
+    assert plain is None or plain == _validator_says(text), text
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [
+        ("Taro.Yamada@Example.CO.JP", "Taro.Yamada@example.co.jp"),
+        ("a+tag@sub.example.com", "a+tag@sub.example.com"),
+        ("info@example.jp", None),  # RFC 2142: email-validator lowercases it
+        ("a@example.test", None),  # special-use: email-validator refuses it
+        ("a@xn--bcher-kva.example", None),  # Punycode: email-validator decodes it
+        ("山田@example.jp", None),
+        ("a@example.1", None),
+    ],
+)
+def test_plain_addresses_and_what_is_left_to_email_validator(typed: str, plain: str | None) -> None:
+    assert form.plain_address(typed) == plain
+    normalised, error = form.check_email(typed)
+    said = _validator_says(typed)
+    assert (normalised if error is None else None) == said
