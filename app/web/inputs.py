@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -38,24 +38,57 @@ class BadlyEncodedForm(ClientException):
     detail = "badly encoded form"
 
 
+def _fields(body: bytes, max_fields: int) -> dict[str, list[str]]:
+    """The body's fields by name, as parse_qsl(keep_blank_values=True, errors="strict",
+    separator="&", max_num_fields=max_fields) reads it as UTF-8, with check_form's test of
+    every name and value done on the way: the whole text for control characters typed as
+    they are, and each name or value that had a %-escape once unescaped (the others are
+    parts of that text). A name or value without an escape is not unescaped at all."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadlyEncodedForm() from exc
+    if not text:
+        return {}
+    if text.count("&") + 1 > max_fields or CONTROL.search(text):
+        raise BadlyEncodedForm()
+    fields: dict[str, list[str]] = {}
+    for piece in text.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "+" in name:
+            name = name.replace("+", " ")
+        if "%" in name:
+            name = _unescaped(name)
+        if "+" in value:
+            value = value.replace("+", " ")
+        if "%" in value:
+            value = _unescaped(value)
+        values = fields.get(name)
+        if values is None:
+            fields[name] = [value]
+        else:
+            values.append(value)
+    return fields
+
+
+def _unescaped(text: str) -> str:
+    try:
+        plain = unquote(text, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadlyEncodedForm() from exc
+    if CONTROL.search(plain):
+        raise BadlyEncodedForm()
+    return plain
+
+
 def decode_urlencoded(body: bytes, max_fields: int = FORM_FIELD_LIMIT) -> dict[str, Any]:
-    """application/x-www-form-urlencoded as UTF-8, strictly: raw bytes and %-escapes alike.
+    """application/x-www-form-urlencoded as UTF-8, strictly: raw bytes and %-escapes alike,
+    and no control character in any name or value (check_form's rule).
 
     (Litestar's own parser reads raw bytes as Latin-1 and turns bad escapes into U+FFFD.)"""
-    try:
-        pairs = parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=max_fields,
-            separator="&",
-        )
-    except ValueError as exc:  # UnicodeDecodeError, or too many fields
-        raise BadlyEncodedForm() from exc
-    fields: dict[str, list[str]] = {}
-    for key, value in pairs:
-        fields.setdefault(key, []).append(value)
+    fields = _fields(body, max_fields)
     return {key: values if len(values) > 1 else values[0] for key, values in fields.items()}
 
 
@@ -84,14 +117,20 @@ class StrictRequest(Request[Any, Any, Any]):
         content_type, _options = self.content_type
         state = ScopeState.from_scope(self.scope)
         if content_type == RequestEncodingType.URL_ENCODED and state.form is Empty:
-            state.form = decode_urlencoded(await self.body())
-        try:
-            form = await super().form()
-        except (UnicodeError, LookupError) as exc:
-            # A multipart field that is not valid in its charset (UTF-8 unless it names
-            # another), or a charset Python does not know.
-            raise BadlyEncodedForm() from exc
-        check_form(form)
+            # Decoded and checked in one pass (_fields); the FormMultiDict made here as
+            # Litestar's form() makes it from its parse (every value of a name together).
+            fields = _fields(await self.body(), FORM_FIELD_LIMIT)
+            state.form = {k: v if len(v) > 1 else v[0] for k, v in fields.items()}
+            form = FormMultiDict([(k, v) for k, values in fields.items() for v in values])
+            self._form = form
+        else:
+            try:
+                form = await super().form()
+            except (UnicodeError, LookupError) as exc:
+                # A multipart field that is not valid in its charset (UTF-8 unless it names
+                # another), or a charset Python does not know.
+                raise BadlyEncodedForm() from exc
+            check_form(form)
         self.scope[_CHECKED_FORM] = form  # type: ignore[literal-required]
         return form
 
