@@ -154,7 +154,7 @@ async def _generic_pool(engine: PostgresEngine) -> asyncpg.Pool:
     return pool
 
 
-async def raw_with_generic_plan(table: type[Table], sql: str, *args: Any) -> list[dict[str, Any]]:
+async def raw_with_generic_plan(table: type[Table], sql: str, *args: Any) -> list[Any]:
     """`table.raw(sql, *args)`, on PostgreSQL planned once per connection.
 
     asyncpg prepares every statement, and PostgreSQL plans each execution of a prepared one
@@ -163,18 +163,17 @@ async def raw_with_generic_plan(table: type[Table], sql: str, *args: Any) -> lis
     are in the plan, chosen while it runs), that planning was half of its time (1.9 of 4 ms).
     Here it runs on a connection of the generic-plan pool (one round trip; until 2026-12-04
     it was a read-only transaction with SET LOCAL on the main pool: three); inside a
-    caller's transaction, or on SQLite, it is a plain raw.
+    caller's transaction, or on SQLite, it is a plain raw. Rows as fetch() gives them.
     """
     engine = table._meta.db
     if not isinstance(engine, PostgresEngine) or engine.pool is None:
-        return [dict(row) for row in await table.raw(sql, *args)]
+        return await fetch(table, sql, *args)
     if engine.current_transaction.get() is not None:
-        return [dict(row) for row in await table.raw(sql, *args)]
-    compiled, values = QueryString(sql, *args).compile_string("postgres")
+        return await fetch(table, sql, *args)
     pool = await _generic_pool(engine)
     async with pool.acquire() as connection:
-        records = await connection.fetch(compiled, *values)
-    return [dict(record) for record in records]
+        found: list[Any] = await connection.fetch(_postgres_text(sql, len(args)), *args)
+    return found
 
 
 def is_unique_violation(exc: BaseException) -> bool:

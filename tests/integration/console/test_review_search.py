@@ -206,14 +206,15 @@ async def test_a_search_planned_once_answers_as_raw_and_the_main_pool_plans_as_b
     with generic plans, and no connection of the main pool does."""
     await issue_tickets("ISC", 1)
     sql, args, _order = queue.query(queue.tabs()[0], "zz")
-    assert await raw_with_generic_plan(Application, sql, *args) == [
+    assert [dict(row) for row in await raw_with_generic_plan(Application, sql, *args)] == [
         dict(row) for row in await Application.raw(sql, *args)
     ]
     engine = Application._meta.db
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
-        assert await raw_with_generic_plan(
+        generic = await raw_with_generic_plan(
             Application, "SELECT current_setting('plan_cache_mode') AS mode"
-        ) == [{"mode": "force_generic_plan"}]
+        )
+        assert [dict(row) for row in generic] == [{"mode": "force_generic_plan"}]
         for _ in range(engine.pool.get_max_size() + 1):  # every connection of the pool
             rows = await Application.raw("SELECT current_setting('plan_cache_mode') AS mode")
             assert rows == [{"mode": "auto"}]
