@@ -38,6 +38,10 @@ _SESSION, _THROTTLED, _GZIP, _CSRF = 1, 2, 4, 8
 # Paths of one route handler whose CSRF exclusion is kept (a route with a path parameter has
 # many; beyond this they are decided each time).
 _PATHS_KEPT = 256
+# CSRF tokens Litestar's test has found genuine (its HMAC), kept so that a browser's next
+# htmx request with the same cookie and header is not hashed twice again; bounded, and
+# emptied when full. Only a token that came as both cookie and header is kept or trusted.
+_TOKENS_KEPT = 1024
 # Set on a request whose session the middleware made (no session cookie came): before_send
 # writes it if the handler put something in it.
 _FAST_SESSION = "jcan.session_made"
@@ -60,6 +64,7 @@ class PortalMiddleware:
         self.csrf_header = self.csrf.config.header_name.lower().encode("latin-1")
         self._chains: dict[int, ASGIApp] = {0: app, _CSRF: self.csrf}
         self._csrf_paths: dict[str, bool] = {}
+        self._genuine_tokens: set[str] = set()
 
     def _csrf_passes(
         self,
@@ -91,8 +96,15 @@ class PortalMiddleware:
             state.csrf_token = cookie_token  # what Litestar's check leaves for a safe method
             return True
         token = header_token.decode("latin-1") if header_token else ""
-        if not (token and self.csrf._csrf_tokens_match(token, cookie_token)):
+        if not token:
             return False
+        if not (token == cookie_token and token in self._genuine_tokens):
+            if not self.csrf._csrf_tokens_match(token, cookie_token):
+                return False
+            if token == cookie_token:
+                if len(self._genuine_tokens) >= _TOKENS_KEPT:
+                    self._genuine_tokens.clear()
+                self._genuine_tokens.add(token)
         state.csrf_token = token
         return True
 

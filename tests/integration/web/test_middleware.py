@@ -122,6 +122,12 @@ async def test_the_header_token_is_judged_as_litestar_judges_it(settings, client
     other = generate_csrf_token(security.csrf_config(settings).secret)
     mismatch = {"hx-request": "true", "x-csrftoken": other}
     assert (await client.post(path, data=form, headers=mismatch)).status_code == 403
+    # The same genuine token again (now kept as genuine): still let through.
+    assert (await client.post(path, data=form, headers=htmx)).status_code == 200
+    # A forged token sent as both cookie and header is not genuine, kept tokens or not.
+    client.cookies.set("jcan_csrf", forged)
+    forged_both = {"hx-request": "true", "x-csrftoken": forged}
+    assert (await client.post(path, data=form, headers=forged_both)).status_code == 403
     client.cookies.delete("jcan_csrf")
     assert (await client.post(path, data=form, headers=htmx)).status_code == 403
 
