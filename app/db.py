@@ -108,7 +108,8 @@ async def fetch(table: type[Table], sql: str, *args: Any) -> list[Any]:
     Records (read them by column name, as the dicts raw() gives). Piccolo's query object
     (parse the template, run, make a dict of each row) cost about as much CPU as asyncpg's
     own fetch: a tenth of the console queue's time for its three statements. Inside a
-    transaction it uses the transaction's connection; on SQLite it is raw()."""
+    transaction it uses the transaction's connection; on SQLite it is raw(). Arguments are
+    plain values (no nested QueryString, which raw() would have inlined)."""
     engine = table._meta.db
     if not isinstance(engine, PostgresEngine):
         rows: list[Any] = await table.raw(sql, *args)

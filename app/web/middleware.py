@@ -10,12 +10,14 @@ missing CSRF cookie, a form body without a header token, and an unsafe method wh
 token does not match the cookie. What it does itself is what those layers would have done
 for the request they skip: an empty session (written by `before_send` only if the handler
 put something in it), the page's token for a safe request with the cookie, and Litestar's own
-token test for an unsafe one with a header token (docs/benchmarks.md, issue 18).
+token test for an unsafe one with a header token, whose verdict is kept for a genuine token
+sent as both cookie and header (docs/benchmarks.md, issue 18).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from hmac import compare_digest
 from typing import Any
 
 from litestar._parsers import parse_cookie_string
@@ -98,10 +100,11 @@ class PortalMiddleware:
         token = header_token.decode("latin-1") if header_token else ""
         if not token:
             return False
-        if not (token == cookie_token and token in self._genuine_tokens):
+        same = compare_digest(token, cookie_token)
+        if not (same and token in self._genuine_tokens):
             if not self.csrf._csrf_tokens_match(token, cookie_token):
                 return False
-            if token == cookie_token:
+            if same:
                 if len(self._genuine_tokens) >= _TOKENS_KEPT:
                     self._genuine_tokens.clear()
                 self._genuine_tokens.add(token)

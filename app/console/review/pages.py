@@ -90,9 +90,10 @@ class QueueRow(NamedTuple):
 
 
 def queue_rows(
-    rows: list[dict[str, Any]], sla_days: int, certificates: Mapping[int, dict[str, Any]]
+    rows: list[Any], sla_days: int, certificates: Mapping[int, dict[str, Any]]
 ) -> list[QueueRow]:
-    """The page's rows; labels worked out once per state, the service level once a page."""
+    """The page's rows (dicts or asyncpg Records, read by column name); labels worked out
+    once per state, the service level once a page."""
     now = utcnow()
     overdue_until = last_overdue_day(now.astimezone(JAPAN).date(), sla_days)
     japan_time = japan_time_format()
