@@ -22,6 +22,7 @@ from typing import Any
 
 from litestar._parsers import parse_cookie_string
 from litestar.connection import ASGIConnection
+from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware._utils import should_bypass_middleware
 from litestar.middleware.compression import CompressionMiddleware
@@ -90,6 +91,11 @@ class PortalMiddleware:
         # header, Litestar's parser), without building the connection's Headers.
         state.cookies = parse_cookie_string(cookie.decode("latin-1")) if cookie else {}
         cookie_token = state.cookies.get(self.csrf_cookie)
+        if cookie_token and not cookie_token.isascii():
+            # Never a token of ours (they are hex), and Litestar's test would raise on it
+            # (compare_digest refuses non-ASCII str): no cookie, as far as CSRF goes.
+            del state.cookies[self.csrf_cookie]
+            return False
         if not cookie_token:
             return False
         if not self._csrf_applies(scope):
@@ -100,7 +106,13 @@ class PortalMiddleware:
         token = header_token.decode("latin-1") if header_token else ""
         if not token:
             return False
-        same = compare_digest(token, cookie_token)
+        if not token.isascii():  # as above; Litestar's test would raise on it
+            raise PermissionDeniedException("CSRF token verification failed")
+        # As bytes: compare_digest refuses str with non-ASCII characters, and a cookie may
+        # hold any (the fuzz test sends one).
+        same = compare_digest(
+            token.encode("utf-8", "surrogatepass"), cookie_token.encode("utf-8", "surrogatepass")
+        )
         if not (same and token in self._genuine_tokens):
             if not self.csrf._csrf_tokens_match(token, cookie_token):
                 return False

@@ -43,3 +43,28 @@ async def test_a_nul_in_a_path_parameter_is_a_404_not_a_database_error(client, s
         assert (await client.get(path, follow_redirects=False)).status_code == 404, path
     assert await ApplicationDocument.count() == before
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_csrf_cookie_with_non_ascii_characters_is_a_403_not_a_500(client, caplog):
+    # The middleware compared header and cookie with compare_digest on str, which raises on
+    # non-ASCII text: `jcan_csrf=%ff` (unquoted to "ÿ") beside a header token answered 500.
+    token = "1112a424fd67857ff35fb48469fd2cec3851c5cb6e331bb3b3849fa05a644bfdbfcc9bfc1659f477"
+    for cookie in ("%ff", "%E5%B1%B1", token + "%ff"):
+        caplog.clear()
+        response = await client.post(
+            "/register/step1/fields/email",
+            data={"applicant_type": "self", "email": "taro@example.jp"},
+            headers={"hx-request": "true", "x-csrftoken": token, "cookie": f"jcan_csrf={cookie}"},
+        )
+        assert response.status_code == 403, (cookie, response.status_code)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # A header token with non-ASCII characters beside a genuine cookie.
+    await client.get("/register/step1")
+    caplog.clear()
+    response = await client.post(
+        "/register/step1/fields/email",
+        data={"applicant_type": "self", "email": "taro@example.jp"},
+        headers={"hx-request": "true", "x-csrftoken": (token + "\u00ff").encode("latin-1")},
+    )
+    assert response.status_code == 403
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
