@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -127,7 +128,9 @@ async def test_openssl_ocsp_at_the_portal_says_good_then_revoked_signed_by_djang
         .public_bytes(serialization.Encoding.DER)
     )
     async with httpx.AsyncClient() as http:
-        answer = await http.get(f"{portal}/ocsp/{base64.b64encode(der).decode()}")
+        # URL-encoded as RFC 6960 A.1 has it (a trailing "/" of the base64 would be lost).
+        encoded = quote(base64.b64encode(der).decode(), safe="")
+        answer = await http.get(f"{portal}/ocsp/{encoded}")
         # A serial django-ca never issued: django-ca 3.2 answers internalError (not a signed
         # `unknown`), and the portal passes that on.
         never = await http.post(f"{portal}/ocsp", content=unknown, headers=OCSP_REQUEST)
