@@ -87,7 +87,11 @@ class OcspController(Controller):
 
     @get("/{encoded:path}")
     async def get_request(self, request: Req, encoded: FromPath[str]) -> Response[bytes]:
-        text = unquote(encoded.lstrip("/"))
+        # The request as sent (raw_path): the router's decoded path has lost a "//" or a
+        # trailing "/" of the base64, encoded or not (RFC 6960 A.1 has it URL-encoded).
+        raw = bytes(request.scope.get("raw_path") or b"").decode("latin-1")
+        start = raw.find("/ocsp/")
+        text = unquote(raw[start + len("/ocsp/") :] if start >= 0 else encoded.lstrip("/"))
         try:
             der = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
         except (binascii.Error, ValueError):
